@@ -1,0 +1,175 @@
+"""The ``ecs-gitops`` command line: argument parsing and dispatch to ``controller.commands``.
+
+Expected failures (bad input, AWS or git errors) end with a one-line message and an exit
+code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from controller import __version__
+from controller.errors import EcsGitopsError
+
+DESCRIPTION = """\
+GitOps for Amazon ECS: a git repository laid out by environment and service is the
+source of truth, and ecs-gitops makes live ECS match it.
+
+AWS is reached through the standard configuration (credential chain, AWS_REGION,
+AWS_ENDPOINT_URL), so `AWS_ENDPOINT_URL=http://127.0.0.1:4566` points every command
+at `ecs-gitops local-aws`.
+"""
+
+
+def _add_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        metavar="ENV[/SERVICE]",
+        help="limit to one environment, or to one service of an environment",
+    )
+
+
+def _add_repo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repo",
+        required=True,
+        metavar="GIT_URL",
+        help="the config repository: anything git can clone (path, file://, ssh, https)",
+    )
+    parser.add_argument("--branch", default="main", help="branch holding the desired state (default: main)")
+    parser.add_argument(
+        "--status-branch",
+        metavar="BRANCH",
+        help="branch that receives status and rollback markers (default: the tracked branch)",
+    )
+    parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="where the working clone is kept (default: under the user's cache directory)",
+    )
+    parser.add_argument(
+        "--author",
+        default="ecs-gitops",
+        metavar="NAME[ <EMAIL>]",
+        help="author of the status commits (default: ecs-gitops)",
+    )
+    _add_only(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecs-gitops",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ecs-gitops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a config repository; print every problem as FILE:LINE: message",
+        description="Check the whole config repository at PATH. Prints every problem as "
+        "FILE:LINE: message (FILE relative to PATH). Exit 0 when clean, 1 otherwise.",
+    )
+    p.add_argument("path", metavar="PATH", help="root of a config repository checkout")
+    p.set_defaults(module="validate")
+
+    p = sub.add_parser(
+        "render",
+        help="print the AWS requests one service renders to, as JSON",
+        description="Print one JSON document with taskDefinition, service and, where present, "
+        "scalableTarget, scalingPolicies and runTask: exactly the requests the controller would send.",
+    )
+    p.add_argument("path", metavar="PATH", help="root of a config repository checkout")
+    p.add_argument("service", metavar="ENV/SERVICE", help="the service to render")
+    p.set_defaults(module="render")
+
+    p = sub.add_parser(
+        "plan",
+        help="show, field by field, what the repository would change in live ECS",
+        description="Render every service and compare it with live AWS. Exit 0 when everything "
+        "is in sync, 2 when anything would change, 1 on error.",
+    )
+    p.add_argument("path", metavar="PATH", help="root of a config repository checkout")
+    _add_only(p)
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text for a terminal, markdown for a pull-request comment, json for scripts",
+    )
+    p.set_defaults(module="plan")
+
+    p = sub.add_parser(
+        "sync",
+        help="one reconcile pass: pull the repository, deploy what changed, commit status back",
+        description="One pass over every service (or the --only selection): render, diff against "
+        "live ECS, roll out what changed with each service's strategy, roll back what failed, and "
+        "commit status and rollback markers under .ecs-gitops/. Exit 0 when no service failed, "
+        "was rolled back or was invalid in this pass, 1 otherwise.",
+    )
+    _add_repo_options(p)
+    p.set_defaults(module="sync")
+
+    p = sub.add_parser(
+        "local-aws",
+        help="serve an embedded AWS (moto) in which ECS deployments really roll out",
+        description="Serve every moto service on one port, with a simulation of the ECS "
+        "deployment lifecycle: tasks start, deployments complete, fail and roll back. Prints the "
+        "endpoint URL once it answers; stops on Ctrl-C or SIGTERM.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=4566, help="port to listen on (default 4566; 0 picks a free one)")
+    p.add_argument(
+        "--fail-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="tasks of images matching GLOB start, then exit 1 (repeatable), e.g. '*:broken'",
+    )
+    p.add_argument(
+        "--stuck-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="tasks of images matching GLOB stay PENDING forever (repeatable)",
+    )
+    p.add_argument(
+        "--task-start-seconds",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="time a task takes from PENDING to RUNNING, and a job from RUNNING to STOPPED (default 1)",
+    )
+    p.set_defaults(module="local_aws")
+
+    p = sub.add_parser(
+        "demo",
+        help="run the end-to-end demo on an embedded local AWS (no AWS account needed)",
+        description="Start local-aws in-process, turn examples/ into a git repository, and show "
+        "push to deploy, a failed deploy rolled back, and revert to roll back.",
+    )
+    p.set_defaults(module="demo")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ecs-gitops`` console script."""
+    args = build_parser().parse_args(argv)
+    command = importlib.import_module(f"controller.commands.{args.module}")
+    try:
+        code: int = command.run(args)
+    except EcsGitopsError as e:
+        print(f"ecs-gitops {args.command}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ecs-gitops {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Values that flow through the core: problems, environments, services, rendered requests.
+
+Purely computational.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in the config repository, located at FILE:LINE (FILE relative to the repo)."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class Strategy(StrEnum):
+    """How a service's changes are rolled out (deploy.yaml ``strategy``)."""
+
+    ROLLING = "rolling"
+    CANARY = "canary"
+    BLUE_GREEN = "blue-green"
+    RUN_TASK = "run-task"
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    """environment.yaml ``sync``: what the controller may do on its own."""
+
+    auto: bool = True
+    self_heal: bool = False
+    prune: bool = False
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One top-level folder holding environment.yaml."""
+
+    name: str
+    cluster: str
+    region: str | None = None
+    role_arn: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    sync: SyncPolicy = SyncPolicy()
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """A service's deploy.yaml, validated. ``raw`` keeps the strategy blocks as written."""
+
+    strategy: Strategy
+    image: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = 600.0
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def block(self, name: str) -> Mapping[str, Any]:
+        """A per-strategy block (``rolling``, ``canary``, ``blueGreen``, ``verify``, ``runTask``)."""
+        value = self.raw.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class DesiredService:
+    """What git says one service (ENV/SERVICE) must look like: the exact AWS requests.
+
+    Every document is an AWS API request shape with nulls removed and expressions resolved
+    (except ``<+targetGroupArn>``, which only a blue-green rollout can resolve).
+    """
+
+    env: Environment
+    name: str
+    deploy: DeploySpec
+    task_definition: JsonDict
+    service: JsonDict | None = None
+    scalable_target: JsonDict | None = None
+    scaling_policies: tuple[JsonDict, ...] = ()
+    run_task: JsonDict | None = None
+    # manifest kind ("deploy", "task-definition", "service", ...) -> file path relative to the repo
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.env.name}/{self.name}"
+
+    @property
+    def service_name(self) -> str:
+        if self.service is not None:
+            return str(self.service["serviceName"])
+        return self.name
+
+    @property
+    def cluster(self) -> str:
+        return self.env.cluster
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """The whole config repository at one commit, after loading and validation.
+
+    ``services`` holds the valid services only; ``invalid`` maps each broken service
+    (ENV/SERVICE) to its problems; ``problems`` lists every problem, including those
+    that belong to no single service (a broken environment.yaml, a stray file).
+    """
+
+    environments: Mapping[str, Environment]
+    services: Mapping[str, DesiredService]
+    invalid: Mapping[str, tuple[Problem, ...]]
+    problems: tuple[Problem, ...]
+
+    def select(self, only: str | None) -> list[str]:
+        """Service keys matching an ``--only ENV[/SERVICE]`` selection (valid and invalid)."""
+        keys = sorted({*self.services, *self.invalid})
+        if not only:
+            return keys
+        only = only.strip("/")
+        if "/" in only:
+            return [k for k in keys if k == only]
+        return [k for k in keys if k.split("/", 1)[0] == only]

@@ -1,0 +1,89 @@
+"""The plan: what the controller intends to do to each service, as data.
+
+``plan`` prints it and ``sync`` executes it, so the preview can never disagree with the
+deploy. Purely computational.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from controller.core.model import JsonDict
+
+
+class Action(StrEnum):
+    """What a service needs."""
+
+    IN_SYNC = "in-sync"  # live matches git: nothing to do
+    CREATE = "create"  # the ECS service does not exist yet
+    UPDATE = "update"  # UpdateService (and maybe a new task definition revision) will do
+    REPLACE = "replace"  # a field UpdateService cannot change (launchType, schedulingStrategy, ...)
+    RUN = "run"  # run-task job whose rendered content changed: run it
+    INVALID = "invalid"  # the service's files are invalid: nothing of it is applied
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field: ``containerDefinitions[web].image: nginx:1.26 -> nginx:1.27``.
+
+    ``old`` is None for a field git adds, ``new`` is None for one git removes.
+    ``replace`` marks a change that UpdateService cannot make.
+    """
+
+    path: str
+    old: Any
+    new: Any
+    replace: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_show(self.old)} -> {_show(self.new)}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class LiveService:
+    """What AWS says about one service right now (DescribeServices / DescribeTaskDefinition shapes).
+
+    ``service`` is None when the service does not exist (or is INACTIVE).
+    ``task_definition`` is the revision the service runs (for run-task: the newest ACTIVE
+    revision of the family), with its ``tags`` as returned by DescribeTaskDefinition(include=TAGS).
+    """
+
+    service: JsonDict | None = None
+    task_definition: JsonDict | None = None
+    task_definition_tags: tuple[JsonDict, ...] = ()
+    scalable_target: JsonDict | None = None
+    scaling_policies: tuple[JsonDict, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """The decision for one service (ENV/SERVICE)."""
+
+    key: str
+    action: Action
+    task_definition_changes: tuple[FieldChange, ...] = ()
+    service_changes: tuple[FieldChange, ...] = ()
+    autoscaling_changes: tuple[FieldChange, ...] = ()
+    # digest of the desired task definition's normalised content (tagged on registered revisions)
+    digest: str = ""
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        return self.task_definition_changes + self.service_changes + self.autoscaling_changes
+
+    @property
+    def needs_new_task_definition(self) -> bool:
+        return bool(self.task_definition_changes) or self.action in (Action.CREATE, Action.RUN)
