@@ -39,7 +39,9 @@ def _add_repo_options(parser: argparse.ArgumentParser) -> None:
         metavar="GIT_URL",
         help="the config repository: anything git can clone (path, file://, ssh, https)",
     )
-    parser.add_argument("--branch", default="main", help="branch holding the desired state (default: main)")
+    parser.add_argument(
+        "--branch", default="main", help="branch holding the desired state (default: main)"
+    )
     parser.add_argument(
         "--status-branch",
         metavar="BRANCH",
@@ -57,6 +59,32 @@ def _add_repo_options(parser: argparse.ArgumentParser) -> None:
         help="author of the status commits (default: ecs-gitops)",
     )
     _add_only(parser)
+
+
+def _seconds(text: str) -> float:
+    """A duration flag: ``5``, ``0.5``, ``90s``, ``10m``."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:])
+    try:
+        return float(text[:-1]) * scale if scale else float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 5, 0.5, 90s, 10m)") from e
+
+
+def _add_pass_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--poll-interval",
+        type=_seconds,
+        default=5.0,
+        metavar="DURATION",
+        help="how often a rollout observes ECS while it waits (default 5s)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=4,
+        metavar="N",
+        help="how many services roll out at the same time (default 4)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "was rolled back or was invalid in this pass, 1 otherwise.",
     )
     _add_repo_options(p)
+    _add_pass_options(p)
     p.set_defaults(module="sync")
 
     p = sub.add_parser(
@@ -122,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         "endpoint URL once it answers; stops on Ctrl-C or SIGTERM.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=4566, help="port to listen on (default 4566; 0 picks a free one)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=4566,
+        help="port to listen on (default 4566; 0 picks a free one)",
+    )
     p.add_argument(
         "--fail-image",
         action="append",

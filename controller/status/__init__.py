@@ -1,0 +1,1 @@
+"""Status files and rollback markers: what the controller writes back under ``.ecs-gitops/``."""
