@@ -6,11 +6,12 @@ deploy. Purely computational.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from controller.core.model import JsonDict
+from controller.core.model import DesiredService, JsonDict, Problem, Strategy
 
 
 class Action(StrEnum):
@@ -87,3 +88,57 @@ class ServicePlan:
     @property
     def needs_new_task_definition(self) -> bool:
         return bool(self.task_definition_changes) or self.action in (Action.CREATE, Action.RUN)
+
+
+def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
+    """Decide what one valid service needs, from what git wants and what AWS has.
+
+    run-task services are jobs: they RUN when the newest live revision of their family is
+    missing or differs. Other services are CREATEd when absent, REPLACEd when a field
+    UpdateService cannot change differs, UPDATEd when anything else differs.
+    """
+    # diff builds the FieldChange values defined above: importing it at the top would be a cycle.
+    from controller.core.diff import diff_autoscaling, diff_service, diff_task_definition
+    from controller.core.digest import task_definition_digest
+
+    digest = task_definition_digest(desired.task_definition)
+    live_task_definition = None
+    if live.task_definition is not None:
+        # DescribeTaskDefinition returns tags beside the document; the request carries them in it.
+        live_task_definition = {**live.task_definition, "tags": list(live.task_definition_tags)}
+    if desired.deploy.strategy is Strategy.RUN_TASK:
+        changes = diff_task_definition(desired.task_definition, live_task_definition)
+        action = Action.RUN if changes else Action.IN_SYNC
+        return ServicePlan(desired.key, action, task_definition_changes=changes, digest=digest)
+    if live.service is None or desired.service is None:
+        return ServicePlan(desired.key, Action.CREATE, digest=digest)
+    task_definition_changes = diff_task_definition(desired.task_definition, live_task_definition)
+    service_changes = diff_service(
+        desired.service, live.service, autoscaled=desired.scalable_target is not None
+    )
+    autoscaling_changes = diff_autoscaling(
+        desired.scalable_target,
+        desired.scaling_policies,
+        live.scalable_target,
+        live.scaling_policies,
+    )
+    every = task_definition_changes + service_changes + autoscaling_changes
+    if any(change.replace for change in every):
+        action = Action.REPLACE
+    elif every:
+        action = Action.UPDATE
+    else:
+        action = Action.IN_SYNC
+    return ServicePlan(
+        desired.key,
+        action,
+        task_definition_changes=task_definition_changes,
+        service_changes=service_changes,
+        autoscaling_changes=autoscaling_changes,
+        digest=digest,
+    )
+
+
+def plan_invalid(key: str, problems: Sequence[Problem]) -> ServicePlan:
+    """The plan of a service whose files are invalid: nothing of it is applied."""
+    return ServicePlan(key, Action.INVALID, problems=tuple(str(p) for p in sorted(problems)))

@@ -1,0 +1,213 @@
+"""boto3 clients per (region, role), an API call counter, and AWS error translation.
+
+This module does I/O: it builds boto3 sessions and may call STS to assume a role. Endpoint,
+region and credentials come from the standard AWS configuration (boto3 honours
+``AWS_ENDPOINT_URL`` itself), so the same code talks to AWS or to a local server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import botocore.credentials
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from controller.core.model import Environment
+from controller.errors import AwsError
+
+# Standard retries back off with jitter; the controller adds its own retry on top for whole steps.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="ecs-gitops"
+)
+
+# Error codes AWS uses for throttling: always worth retrying later.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "LimitExceededException",
+    }
+)
+_NETWORK_ERRORS = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+
+
+class CallCounter:
+    """Counts API calls by (operation, error code); the code is "" for a success.
+
+    One logical call counts once, whatever botocore's own retries did. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def record(self, operation: str, code: str = "") -> None:
+        with self._lock:
+            self._counts[(operation, code)] += 1
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """A snapshot: (operation, error code) -> calls."""
+        with self._lock:
+            return dict(self._counts)
+
+    def by_operation(self) -> dict[str, int]:
+        """A snapshot: operation -> calls, successful or not."""
+        result: Counter[str] = Counter()
+        for (operation, _), count in self.counts().items():
+            result[operation] += count
+        return dict(result)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+API_CALLS = CallCounter()
+
+
+def _operation(event_name: str) -> str:
+    # Event names are "after-call.<service>.<Operation>".
+    return event_name.rsplit(".", 1)[-1]
+
+
+def _count_call(*, event_name: str, parsed: Any = None, **_: Any) -> None:
+    code = ""
+    if isinstance(parsed, dict):
+        code = str(parsed.get("Error", {}).get("Code", ""))
+    API_CALLS.record(_operation(event_name), code)
+
+
+def _count_failed_call(*, event_name: str, exception: Any = None, **_: Any) -> None:
+    # after-call-error fires when no response was parsed (connection refused, timeouts).
+    name = type(exception).__name__ if exception is not None else "Error"
+    API_CALLS.record(_operation(event_name), name)
+
+
+def _counted(client: Any) -> Any:
+    client.meta.events.register("after-call.*.*", _count_call)
+    client.meta.events.register("after-call-error.*.*", _count_failed_call)
+    return client
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    """The boto3 clients the controller uses in one (region, role)."""
+
+    ecs: Any
+    elbv2: Any
+    autoscaling: Any  # Application Auto Scaling
+    cloudwatch: Any
+    region: str
+
+
+def _assumed_role_session(base: boto3.Session, role_arn: str, region: str | None) -> boto3.Session:
+    """A session whose credentials come from STS AssumeRole and refresh before they expire."""
+    sts = _counted(base.client("sts", config=CLIENT_CONFIG))
+
+    def fetch() -> dict[str, str]:
+        with aws_errors(f"assume role {role_arn}"):
+            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName="ecs-gitops")
+        credentials = answer["Credentials"]
+        expiry: datetime = credentials["Expiration"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": expiry.astimezone(UTC).isoformat(),
+        }
+
+    refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+    )
+    core = botocore.session.get_session()
+    # botocore has no public setter for a session's credential source; this is the documented idiom.
+    core._credentials = refreshable  # type: ignore[attr-defined]
+    return boto3.Session(botocore_session=core, region_name=region or base.region_name)
+
+
+def build_clients(*, region: str | None, role_arn: str | None) -> AwsClients:
+    """Clients for one region (None: the configured default) and role (None: the caller's)."""
+    with aws_errors("set up AWS clients"):
+        session = boto3.Session(region_name=region) if region else boto3.Session()
+        if role_arn:
+            session = _assumed_role_session(session, role_arn, region)
+        if not session.region_name:
+            raise AwsError(
+                "set up AWS clients: no region (set AWS_REGION or the environment's region)"
+            )
+        return AwsClients(
+            ecs=_counted(session.client("ecs", config=CLIENT_CONFIG)),
+            elbv2=_counted(session.client("elbv2", config=CLIENT_CONFIG)),
+            autoscaling=_counted(session.client("application-autoscaling", config=CLIENT_CONFIG)),
+            cloudwatch=_counted(session.client("cloudwatch", config=CLIENT_CONFIG)),
+            region=session.region_name,
+        )
+
+
+_CLIENTS: dict[tuple[str | None, str | None], AwsClients] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def clients_for(env: Environment) -> AwsClients:
+    """The clients of an environment, built once per (region, role) per process."""
+    key = (env.region, env.role_arn)
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = build_clients(region=env.region, role_arn=env.role_arn)
+        return _CLIENTS[key]
+
+
+def forget_clients() -> None:
+    """Drop every cached client (after the AWS configuration changed, e.g. in tests)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
+
+
+@contextmanager
+def aws_errors(doing: str) -> Iterator[None]:
+    """Translate botocore failures into ``AwsError("<doing>: <message>")``, chained with ``from``.
+
+    Throttling, 5xx and connection errors are retryable; everything else is not.
+    """
+    try:
+        yield
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        message = error.get("Message") or str(e)
+        retryable = code in THROTTLING_CODES or status >= 500
+        raise AwsError(f"{doing}: {code}: {message}", code=code, retryable=retryable) from e
+    except _NETWORK_ERRORS as e:
+        raise AwsError(f"{doing}: {e}", code=type(e).__name__, retryable=True) from e
+    except BotoCoreError as e:
+        raise AwsError(f"{doing}: {e}", code=type(e).__name__, retryable=False) from e

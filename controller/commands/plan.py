@@ -1,0 +1,69 @@
+"""``ecs-gitops plan PATH``: show, field by field, what the repository would change in live ECS.
+
+Reads the config repository from disk and live state from AWS, prints the plan. Exit 0 when
+everything is in sync, 2 when anything would change, 1 when anything is invalid (the plan of
+the valid services is printed all the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from controller.aws.live import fetch_live
+from controller.core.model import Problem, RepoState
+from controller.core.plan import Action, ServicePlan, plan_invalid, plan_service
+from controller.core.report import format_json, format_markdown, format_text
+from controller.errors import ConfigError
+from controller.source.tree import load_path
+
+EXIT_IN_SYNC = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+_FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_json}
+
+
+def run(args: argparse.Namespace) -> int:
+    state = load_path(Path(args.path))
+    keys = state.select(args.only)
+    if not keys:
+        raise ConfigError(f"plan {args.path}: no service matches --only {args.only}")
+    plans = build_plans(state, keys)
+    problems = unattached_problems(state, only=args.only)
+    print(_FORMATS[args.format](plans, problems=problems), end="")
+    return exit_code(plans, problems=problems)
+
+
+def build_plans(state: RepoState, keys: list[str]) -> list[ServicePlan]:
+    """The plan of every selected service: invalid ones from their problems, valid ones from AWS."""
+    valid = [state.services[key] for key in keys if key in state.services]
+    live = fetch_live(valid)
+    plans: list[ServicePlan] = []
+    for key in keys:
+        if key in state.services:
+            plans.append(plan_service(state.services[key], live[key]))
+        else:
+            plans.append(plan_invalid(key, state.invalid.get(key, ())))
+    return plans
+
+
+def unattached_problems(state: RepoState, *, only: str | None) -> list[Problem]:
+    """Problems that belong to no single service (a broken environment.yaml, a stray file).
+
+    With ``--only``, only those inside the selected environment's folder.
+    """
+    attached = {problem for problems in state.invalid.values() for problem in problems}
+    problems = [p for p in state.problems if p not in attached]
+    if only:
+        env = only.strip("/").split("/", 1)[0]
+        problems = [p for p in problems if p.file.startswith(f"{env}/")]
+    return sorted(problems)
+
+
+def exit_code(plans: list[ServicePlan], *, problems: list[Problem]) -> int:
+    if problems or any(plan.action is Action.INVALID for plan in plans):
+        return EXIT_ERROR
+    if any(plan.action is not Action.IN_SYNC for plan in plans):
+        return EXIT_CHANGES
+    return EXIT_IN_SYNC

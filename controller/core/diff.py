@@ -1,0 +1,197 @@
+"""Field-by-field differences between desired (git) and live (AWS) documents.
+
+Both sides go through ``controller.core.normalize`` first, so only real changes remain.
+Every ``FieldChange`` has ``old`` = live and ``new`` = desired, and environment values whose
+names look secret are redacted before they reach a change (and so any output).
+
+Purely computational.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from controller.core.model import JsonDict
+from controller.core.normalize import (
+    SCALABLE_TARGET_RULES,
+    SCALING_POLICY_RULES,
+    SERVICE_RULES,
+    TASK_DEFINITION_RULES,
+    Rules,
+    child_schema,
+    normalize_scalable_target,
+    normalize_scaling_policy,
+    normalize_service,
+    normalize_task_definition,
+)
+from controller.core.plan import FieldChange
+
+# Service fields UpdateService cannot change: a change means deleting and recreating the service.
+REPLACE_FIELDS = frozenset({"launchType", "schedulingStrategy", "deploymentController", "role"})
+
+# A blue-green rollout resolves this placeholder; until then the target group is not compared.
+TARGET_GROUP_PLACEHOLDER = "<+targetGroupArn>"
+
+REDACTED = "(redacted)"
+_SECRET_NAME = re.compile(r"(?i)secret|passw|token|key|credential|auth|private|cert")
+_ENVIRONMENT_ENTRY = re.compile(r"\.environment\[([^\]]*)\]$")
+
+
+def diff_task_definition(desired: JsonDict, live: JsonDict | None) -> tuple[FieldChange, ...]:
+    """Every difference between the whole desired and live task definitions.
+
+    The desired revision is registered exactly as rendered, so anything that differs,
+    including a field git removed, is a change. ``live`` None gives one change naming the family.
+    """
+    if live is None:
+        return (FieldChange("taskDefinition", None, desired.get("family")),)
+    return tuple(
+        _diff(
+            normalize_task_definition(live),
+            normalize_task_definition(desired),
+            path="",
+            schema="",
+            rules=TASK_DEFINITION_RULES,
+        )
+    )
+
+
+def diff_service(
+    desired: JsonDict, live: JsonDict | None, *, autoscaled: bool = False
+) -> tuple[FieldChange, ...]:
+    """Differences in the service fields the desired CreateService request sets.
+
+    Fields git leaves out are AWS's to choose. With ``autoscaled``, desiredCount belongs to
+    Application Auto Scaling and is not compared. ``live`` None gives one change naming the service.
+    """
+    if live is None:
+        return (FieldChange("service", None, desired.get("serviceName")),)
+    wanted = normalize_service(desired)
+    actual = normalize_service(live)
+    _forget_placeholder_target_groups(wanted, actual)
+    renames = SERVICE_RULES.rename.get("", {})
+    dropped = SERVICE_RULES.drop.get("", frozenset())
+    keys = {renames.get(key, key) for key in desired} - dropped
+    if autoscaled:
+        keys.discard("desiredCount")
+    changes: list[FieldChange] = []
+    for key in sorted(keys):
+        changes += _diff(
+            actual.get(key),
+            wanted.get(key),
+            path=key,
+            schema=key,
+            rules=SERVICE_RULES,
+            replace=key in REPLACE_FIELDS,
+        )
+    return tuple(changes)
+
+
+def _forget_placeholder_target_groups(wanted: JsonDict, actual: JsonDict) -> None:
+    live_balancers = actual.get("loadBalancers", {})
+    for key, balancer in wanted.get("loadBalancers", {}).items():
+        if TARGET_GROUP_PLACEHOLDER in str(balancer.get("targetGroupArn", "")):
+            balancer.pop("targetGroupArn", None)
+            if isinstance(live_balancers.get(key), dict):
+                live_balancers[key].pop("targetGroupArn", None)
+
+
+def diff_autoscaling(
+    desired_target: JsonDict | None,
+    desired_policies: Sequence[JsonDict],
+    live_target: JsonDict | None,
+    live_policies: Sequence[JsonDict],
+) -> tuple[FieldChange, ...]:
+    """Differences in the scalable target (fields git sets) and the scaling policies (whole).
+
+    Policies are matched by PolicyName; a live policy or target git no longer has is a change.
+    """
+    changes: list[FieldChange] = []
+    if desired_target is not None and live_target is not None:
+        wanted = normalize_scalable_target(desired_target)
+        actual = normalize_scalable_target(live_target)
+        keys = set(desired_target) - SCALABLE_TARGET_RULES.drop.get("", frozenset())
+        for key in sorted(keys):
+            changes += _diff(
+                actual.get(key),
+                wanted.get(key),
+                path=f"scalableTarget.{key}",
+                schema=key,
+                rules=SCALABLE_TARGET_RULES,
+            )
+    elif desired_target is not None or live_target is not None:
+        changes.append(
+            FieldChange(
+                "scalableTarget",
+                None if live_target is None else normalize_scalable_target(live_target),
+                None if desired_target is None else normalize_scalable_target(desired_target),
+            )
+        )
+    wanted_policies = _policies_by_name(desired_policies)
+    live_by_name = _policies_by_name(live_policies)
+    for name in sorted(set(wanted_policies) | set(live_by_name)):
+        changes += _diff(
+            live_by_name.get(name),
+            wanted_policies.get(name),
+            path=f"scalingPolicies[{name}]",
+            schema="",
+            rules=SCALING_POLICY_RULES,
+        )
+    return tuple(changes)
+
+
+def _policies_by_name(policies: Iterable[JsonDict]) -> dict[str, JsonDict]:
+    result: dict[str, JsonDict] = {}
+    for policy in policies:
+        body = normalize_scaling_policy(policy)
+        name = str(body.pop("PolicyName", ""))
+        result[name] = body
+    return result
+
+
+def _diff(
+    live: Any, desired: Any, *, path: str, schema: str, rules: Rules, replace: bool = False
+) -> list[FieldChange]:
+    """Changes from ``live`` to ``desired`` (both canonical), down to the smallest changed field."""
+    if live == desired:
+        return []
+    if isinstance(live, dict) and isinstance(desired, dict):
+        keyed = schema in rules.keyed
+        changes: list[FieldChange] = []
+        for key in sorted(set(live) | set(desired)):
+            if keyed:
+                child_path, child = f"{path}[{key}]", f"{schema}.*"
+            else:
+                child_path = f"{path}.{key}" if path else key
+                child = child_schema(schema, key)
+            changes += _diff(
+                live.get(key),
+                desired.get(key),
+                path=child_path,
+                schema=child,
+                rules=rules,
+                replace=replace,
+            )
+        return changes
+    return [FieldChange(path, _redact(path, live), _redact(path, desired), replace=replace)]
+
+
+def _redact(path: str, value: Any) -> Any:
+    """Hide environment values whose names look secret: plan output goes to PR comments."""
+    entry = _ENVIRONMENT_ENTRY.search(path)
+    if value is not None and entry and _SECRET_NAME.search(entry.group(1)):
+        return REDACTED
+    return _mask(value, in_environment=path.endswith("environment"))
+
+
+def _mask(value: Any, *, in_environment: bool) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: REDACTED
+        if in_environment and _SECRET_NAME.search(key)
+        else _mask(item, in_environment=key == "environment")
+        for key, item in value.items()
+    }

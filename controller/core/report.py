@@ -1,0 +1,151 @@
+"""Plans as text for a terminal, markdown for a pull-request comment, and JSON for scripts.
+
+Purely computational: each function takes plans and returns a string.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from controller.core.model import Problem
+from controller.core.plan import Action, FieldChange, ServicePlan
+
+# Order of the summary: the actions that change something first.
+_ACTIONS = (
+    Action.CREATE,
+    Action.UPDATE,
+    Action.REPLACE,
+    Action.RUN,
+    Action.IN_SYNC,
+    Action.INVALID,
+)
+
+_SECTIONS = (
+    ("taskDefinition", "task definition"),
+    ("service", "service"),
+    ("autoscaling", "autoscaling"),
+)
+
+_HEADLINE = {
+    Action.IN_SYNC: "in sync",
+    Action.CREATE: "create (the service does not exist yet)",
+    Action.UPDATE: "update",
+    Action.REPLACE: "replace (a field UpdateService cannot change differs)",
+    Action.RUN: "run (the job's task definition changed)",
+    Action.INVALID: "invalid (nothing of it is applied)",
+}
+
+REPLACE_NOTE = "(needs the service replaced)"
+
+
+def summary(plans: Sequence[ServicePlan]) -> dict[str, int]:
+    """How many services need each action, plus ``total``."""
+    counts = {str(action): 0 for action in _ACTIONS}
+    for plan in plans:
+        counts[str(plan.action)] += 1
+    counts["total"] = len(plans)
+    return counts
+
+
+def _sections(plan: ServicePlan) -> list[tuple[str, str, tuple[FieldChange, ...]]]:
+    by_name = {
+        "taskDefinition": plan.task_definition_changes,
+        "service": plan.service_changes,
+        "autoscaling": plan.autoscaling_changes,
+    }
+    return [(name, title, by_name[name]) for name, title in _SECTIONS if by_name[name]]
+
+
+def _change_line(change: FieldChange) -> str:
+    return f"{change} {REPLACE_NOTE}" if change.replace else str(change)
+
+
+def _summary_line(plans: Sequence[ServicePlan]) -> str:
+    counts = summary(plans)
+    parts = [f"{counts[str(a)]} {_HEADLINE[a].split(' (')[0]}" for a in _ACTIONS]
+    return "Summary: " + ", ".join(parts)
+
+
+def format_text(plans: Sequence[ServicePlan], *, problems: Sequence[Problem] = ()) -> str:
+    """One block per service: its action, then each changed field as ``path: old -> new``."""
+    lines: list[str] = [str(p) for p in problems]
+    for plan in plans:
+        lines.append(f"{plan.key}: {_HEADLINE[plan.action]}")
+        lines += [f"  {problem}" for problem in plan.problems]
+        for _, title, changes in _sections(plan):
+            lines.append(f"  {title}:")
+            lines += [f"    {_change_line(change)}" for change in changes]
+    lines.append(_summary_line(plans))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def format_markdown(plans: Sequence[ServicePlan], *, problems: Sequence[Problem] = ()) -> str:
+    """A summary table, then the details of every service that would change or is invalid."""
+    lines = ["## ecs-gitops plan", "", _summary_line(plans), ""]
+    if problems:
+        lines += ["**Problems:**", ""]
+        lines += [f"- `{p}`" for p in problems]
+        lines.append("")
+    lines += ["| Service | Action | Changes |", "| --- | --- | --- |"]
+    for plan in plans:
+        count = len(plan.problems) if plan.action is Action.INVALID else len(plan.changes)
+        replace = " (replace)" if any(c.replace for c in plan.changes) else ""
+        lines.append(f"| `{_cell(plan.key)}` | {plan.action}{replace} | {count} |")
+    for plan in plans:
+        if plan.action is Action.IN_SYNC:
+            continue
+        lines += [
+            "",
+            "<details>",
+            f"<summary><code>{plan.key}</code>: {_HEADLINE[plan.action]}</summary>",
+            "",
+        ]
+        body: list[str] = list(plan.problems)
+        for _, title, changes in _sections(plan):
+            body.append(f"{title}:")
+            body += [f"  {_change_line(change)}" for change in changes]
+        if body:
+            # A fenced block keeps paths like [web] and values with markdown characters literal.
+            lines += ["```", *[b.replace("```", "'''") for b in body], "```", ""]
+        lines.append("</details>")
+    return "\n".join(lines) + "\n"
+
+
+def _json_change(change: FieldChange, section: str) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "old": change.old,
+        "new": change.new,
+        "replace": change.replace,
+        "section": section,
+    }
+
+
+def format_json(plans: Sequence[ServicePlan], *, problems: Sequence[Problem] = ()) -> str:
+    """``{services: [{key, action, changes: [{path, old, new, replace, section}], ...}], summary}``."""
+    services = [
+        {
+            "key": plan.key,
+            "action": str(plan.action),
+            "digest": plan.digest,
+            "changes": [
+                _json_change(change, name)
+                for name, _, changes in _sections(plan)
+                for change in changes
+            ],
+            "problems": list(plan.problems),
+        }
+        for plan in plans
+    ]
+    document = {
+        "services": services,
+        "summary": summary(plans),
+        "problems": [str(p) for p in problems],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
