@@ -1,0 +1,43 @@
+"""``ecs-gitops sync``: one reconcile pass, a line per service, exit 1 if anything failed.
+
+Does I/O (git, AWS, terminal) through ``controller.reconcile``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from controller.reconcile import PassOptions, run_pass
+from controller.source.git_repo import ConfigRepository
+
+
+def repository_from(args: argparse.Namespace) -> ConfigRepository:
+    return ConfigRepository(
+        url=args.repo,
+        branch=args.branch,
+        workdir=Path(args.workdir) if args.workdir else None,
+        status_branch=args.status_branch,
+        author=args.author,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = repository_from(args)
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+
+    options = PassOptions(
+        only=args.only, poll_seconds=args.poll_interval, parallel=args.parallel, report=report
+    )
+    result = run_pass(repo, options)
+    failed = [r.key for r in result.results if r.failed_now]
+    summary = f"pass over {result.commit[:12]}: {len(result.results)} services"
+    if result.status_commit:
+        summary += f", status committed as {result.status_commit[:12]}"
+    if failed:
+        summary += f"; failed: {', '.join(failed)}"
+    print(summary, file=sys.stderr if failed else sys.stdout, flush=True)
+    return result.exit_code

@@ -1,0 +1,389 @@
+"""One reconcile pass: pull the config repository, decide per service, roll out, commit status.
+
+Reads top to bottom: fetch, load, look up live state, decide, apply (concurrently, one
+rollout per service), prune, write status. Every service ends the pass with a status, on
+every exit path; configuration errors are terminal for that service until git changes.
+Does I/O (git, AWS) through the adapters.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from controller.aws.clients import clients_for
+from controller.aws.ecs import EcsApi
+from controller.aws.live import fetch_live
+from controller.core.fingerprint import desired_state_fingerprint
+from controller.core.layout import load_repo
+from controller.core.model import DesiredService, Environment, RepoState, Strategy
+from controller.core.outcome import Outcome, Result
+from controller.core.plan import Action, LiveService, ServicePlan, plan_service
+from controller.errors import EcsGitopsError
+from controller.source.git_repo import ConfigRepository
+from controller.source.tree import read_tree
+from controller.status.records import (
+    RollbackMarker,
+    ServiceStatus,
+    StatusTree,
+    marker_path,
+    status_path,
+)
+from controller.strategies.base import RolloutContext, drive
+from controller.strategies.rolling import RollingRollout
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    """How a pass behaves; the CLI fills it from flags."""
+
+    only: str | None = None
+    poll_seconds: float = 5.0
+    parallel: int = 4
+    report: Callable[[str], None] = print
+
+
+@dataclass
+class ServiceResult:
+    """The end of one service's pass: its outcome and whether it counts as a failure now."""
+
+    key: str
+    outcome: Outcome
+    action: str
+    seconds: float = 0.0
+    # a failure this pass (exit 1); a state merely carried over (a marker not retried) is not
+    failed_now: bool = False
+    fingerprint: str | None = None
+    digest: str | None = None
+    desired: DesiredService | None = None
+    deployed: bool = False
+
+
+@dataclass
+class PassReport:
+    commit: str
+    results: list[ServiceResult] = field(default_factory=list)
+    status_commit: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(r.failed_now for r in self.results) else 0
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _is_explicit(only: str | None, key: str) -> bool:
+    """``--only ENV/SERVICE`` names this very service (overrides ``sync.auto: false``)."""
+    return only is not None and only.strip("/") == key
+
+
+def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
+    """One pass over every selected service; returns what happened (the caller prints/exits)."""
+    head = repo.pull()
+    state = load_repo(read_tree(repo.path))
+    tree = StatusTree.parse(repo.read_status())
+    keys = state.select(options.only)
+    commits = repo.config_commits(
+        {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
+    )
+    report = PassReport(commit=head)
+
+    valid = [state.services[k] for k in keys if k in state.services]
+    live = fetch_live(valid) if valid else {}
+
+    lock = threading.Lock()
+
+    def say(key: str) -> Callable[[str], None]:
+        def line(text: str) -> None:
+            with lock:
+                options.report(f"  {key}: {text}")
+
+        return line
+
+    def one(key: str) -> ServiceResult:
+        started = time.monotonic()
+        try:
+            result = _reconcile_service(
+                key,
+                state=state,
+                tree=tree,
+                live=live.get(key, LiveService()),
+                commit=commits.get(key, head),
+                options=options,
+                report=say(key),
+            )
+        except EcsGitopsError as e:
+            # an AWS or git failure in the middle of one service never stops the others
+            result = ServiceResult(
+                key, Outcome(Result.FAILED, str(e)), action="error", failed_now=True
+            )
+        result.seconds = time.monotonic() - started
+        with lock:
+            options.report(_summary_line(result))
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
+        report.results = list(pool.map(one, keys))
+
+    report.results.extend(_prune(state, tree, options=options, report=options.report))
+    changes = _status_changes(report.results, tree=tree, commits=commits, head=head)
+    if changes:
+        report.status_commit = repo.commit_status(changes, message=_commit_message(report.results))
+    return report
+
+
+def _reconcile_service(
+    key: str,
+    *,
+    state: RepoState,
+    tree: StatusTree,
+    live: LiveService,
+    commit: str,
+    options: PassOptions,
+    report: Callable[[str], None],
+) -> ServiceResult:
+    if key in state.invalid:
+        problems = "; ".join(str(p) for p in state.invalid[key])
+        return ServiceResult(
+            key, Outcome(Result.INVALID, problems), action="invalid", failed_now=True
+        )
+
+    desired = state.services[key]
+    plan = plan_service(desired, live)
+    fingerprint = desired_state_fingerprint(desired)
+    live_arn = (live.service or {}).get("taskDefinition")
+    base = ServiceResult(
+        key,
+        Outcome(Result.SYNCED, "in sync", task_definition_arn=live_arn),
+        action=str(plan.action),
+        fingerprint=fingerprint,
+        digest=plan.digest,
+        desired=desired,
+    )
+    marker = tree.markers.get(key)
+    previous = tree.statuses.get(key)
+
+    if plan.action == Action.IN_SYNC:
+        return base
+    if marker is not None and marker.desiredState in (None, fingerprint):
+        # the very state that failed (or a marker too damaged to tell): do not loop;
+        # a new commit or deleting the marker retries
+        result = previous.result if previous else Result.ROLLED_BACK
+        message = (
+            f"not retried: this desired state failed at {marker.failedCommit[:12]} ({marker.reason}); "
+            f"push a fix or revert, or delete {marker_path(key)} to try again"
+        )
+        return replace(
+            base, outcome=Outcome(result, message, task_definition_arn=live_arn), action="held"
+        )
+    if plan.action == Action.REPLACE:
+        fields = ", ".join(c.path for c in plan.changes if c.replace)
+        message = f"needs the service replaced ({fields}): not applied automatically"
+        return replace(
+            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
+        )
+    changed = _describe_changes(plan)
+    if not desired.env.sync.auto and not _is_explicit(options.only, key):
+        message = f"out of sync ({changed}); sync.auto is off for {desired.env.name}"
+        return replace(
+            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
+        )
+    git_unchanged = (
+        previous is not None
+        and previous.desiredState == fingerprint
+        and previous.result == Result.SYNCED
+    )
+    if git_unchanged and not desired.env.sync.self_heal and not _is_explicit(options.only, key):
+        message = f"live drifted from git ({changed}); selfHeal is off"
+        return replace(
+            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
+        )
+
+    report(("repairing drift: " if git_unchanged else f"{plan.action}: ") + changed)
+    outcome = _roll_out(
+        desired, plan, commit=commit, previous=previous, options=options, report=report
+    )
+    return replace(
+        base,
+        outcome=outcome,
+        action="self-heal" if git_unchanged else str(plan.action),
+        failed_now=outcome.result.is_failure,
+        deployed=True,
+    )
+
+
+def _roll_out(
+    desired: DesiredService,
+    plan: ServicePlan,
+    *,
+    commit: str,
+    previous: ServiceStatus | None,
+    options: PassOptions,
+    report: Callable[[str], None],
+) -> Outcome:
+    api = EcsApi(clients_for(desired.env))
+    known = tuple((r.digest, r.taskDefinitionArn) for r in previous.revisions) if previous else ()
+    ctx = RolloutContext(
+        desired=desired,
+        plan=plan,
+        api=api,
+        commit=commit,
+        known_revisions=known,
+        poll_seconds=options.poll_seconds,
+        report=report,
+    )
+    if desired.deploy.strategy == Strategy.ROLLING:
+        return drive(RollingRollout(ctx), ctx)
+    return Outcome(
+        Result.OUT_OF_SYNC,
+        f"strategy {desired.deploy.strategy} is not supported by this version of ecs-gitops",
+    )
+
+
+def _describe_changes(plan: ServicePlan) -> str:
+    if plan.action == Action.CREATE:
+        return "service does not exist yet"
+    shown = [str(c) for c in plan.changes[:3]]
+    more = len(plan.changes) - len(shown)
+    return "; ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _prune(
+    state: RepoState,
+    tree: StatusTree,
+    *,
+    options: PassOptions,
+    report: Callable[[str], None],
+) -> list[ServiceResult]:
+    """Services the controller deployed whose folder is gone from git."""
+    results: list[ServiceResult] = []
+    for key, status in sorted(tree.statuses.items()):
+        if key in state.services or key in state.invalid:
+            continue
+        if (
+            options.only
+            and key not in (options.only.strip("/"),)
+            and key.split("/")[0] != options.only.strip("/")
+        ):
+            continue
+        env = state.environments.get(key.split("/")[0])
+        if env is None or not env.sync.prune or not status.cluster:
+            reason = "prune is off" if env is not None else "its environment is gone too"
+            outcome = Outcome(
+                Result.OUT_OF_SYNC,
+                f"folder removed from git; {reason}: left alone",
+                status.taskDefinitionArn,
+            )
+            results.append(ServiceResult(key, outcome, action="orphan"))
+            continue
+        started = time.monotonic()
+        try:
+            _delete_service(env, status)
+            outcome = Outcome(Result.SYNCED, "pruned: folder removed from git, service deleted")
+            result = ServiceResult(key, outcome, action="prune", deployed=True)
+        except EcsGitopsError as e:
+            result = ServiceResult(
+                key, Outcome(Result.FAILED, f"prune failed: {e}"), action="prune", failed_now=True
+            )
+        result.seconds = time.monotonic() - started
+        report(_summary_line(result))
+        results.append(result)
+    return results
+
+
+def _delete_service(env: Environment, status: ServiceStatus) -> None:
+    api = EcsApi(clients_for(env))
+    cluster = status.cluster or env.cluster
+    name = status.serviceName or status.service.split("/")[1]
+    api.remove_autoscaling(resource_id=f"service/{cluster}/{name}")
+    if api.describe_service(cluster=cluster, name=name) is not None:
+        api.update_service(cluster=cluster, name=name, fields={"desiredCount": 0})
+        api.delete_service(cluster=cluster, name=name)
+
+
+def _status_changes(
+    results: Sequence[ServiceResult],
+    *,
+    tree: StatusTree,
+    commits: Mapping[str, str],
+    head: str,
+) -> dict[str, str | None]:
+    """The files under .ecs-gitops/ this pass rewrites (None: delete), unchanged ones left out."""
+    changes: dict[str, str | None] = {}
+    at = now_rfc3339()
+    for r in results:
+        previous = tree.statuses.get(r.key)
+        if r.action == "prune":
+            if r.outcome.result == Result.SYNCED:
+                changes[status_path(r.key)] = None
+                if r.key in tree.markers:
+                    changes[marker_path(r.key)] = None
+            continue
+        outcome = r.outcome
+        desired = r.desired
+        status = ServiceStatus(
+            service=r.key,
+            result=outcome.result,
+            commit=commits.get(
+                r.key, previous.commit if previous and r.action == "orphan" else head
+            ),
+            message=outcome.message,
+            updatedAt=at,
+            taskDefinitionArn=outcome.task_definition_arn,
+            strategy=str(desired.deploy.strategy)
+            if desired
+            else (previous.strategy if previous else None),
+            cluster=desired.cluster if desired else (previous.cluster if previous else None),
+            serviceName=desired.service_name
+            if desired
+            else (previous.serviceName if previous else None),
+            desiredState=r.fingerprint or (previous.desiredState if previous else None),
+            details=dict(outcome.details) or None,
+            revisions=previous.revisions if previous else (),
+        )
+        if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:
+            status = status.with_revision(r.digest, outcome.task_definition_arn)
+        if not status.same_as(previous):
+            changes[status_path(r.key)] = status.to_yaml()
+
+        marker = tree.markers.get(r.key)
+        if (
+            r.deployed
+            and outcome.result in (Result.ROLLED_BACK, Result.FAILED)
+            and outcome.failure_reason
+        ):
+            changes[marker_path(r.key)] = RollbackMarker(
+                failedCommit=commits.get(r.key, head),
+                restoredTaskDefinitionArn=outcome.restored_task_definition_arn,
+                reason=outcome.failure_reason,
+                at=at,
+                desiredState=r.fingerprint,
+            ).to_yaml()
+        elif (
+            marker is not None
+            and outcome.result == Result.SYNCED
+            and marker.desiredState != r.fingerprint
+        ):
+            # the desired state moved on (a fix or a revert) and is live: the marker has done its job
+            changes[marker_path(r.key)] = None
+    return changes
+
+
+def _summary_line(r: ServiceResult) -> str:
+    return f"{r.key}: {r.outcome.result} ({r.action}, {r.seconds:.1f}s) {r.outcome.message}"
+
+
+def _commit_message(results: Sequence[ServiceResult]) -> str:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[str(r.outcome.result)] = counts.get(str(r.outcome.result), 0) + 1
+    summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
+    lines = [f"ecs-gitops: status ({summary})", ""]
+    lines += [f"{r.key}: {r.outcome.result}" for r in results if r.action not in ("in-sync",)]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,100 @@
+"""What every strategy shares: the rollout context, the progress record, and the step loop.
+
+Does I/O only through the context's ``EcsApi``, clock and sleep (both injectable).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from controller.aws.ecs import EcsApi
+from controller.core.model import DesiredService
+from controller.core.outcome import Outcome
+from controller.core.plan import ServicePlan
+
+JsonDict = dict[str, Any]
+
+
+@dataclass
+class RolloutContext:
+    """Everything a rollout needs besides its own progress."""
+
+    desired: DesiredService
+    plan: ServicePlan
+    api: EcsApi
+    commit: str
+    # (digest, arn) pairs the status file remembers, newest first
+    known_revisions: tuple[tuple[str, str], ...] = ()
+    poll_seconds: float = 5.0
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    report: Callable[[str], None] = lambda line: None
+
+
+@dataclass
+class Progress:
+    """A rollout's progress: plain data, written to the status file while it runs."""
+
+    phase: str
+    started_at: float
+    deadline: float
+    task_definition_arn: str | None = None
+    deployment_id: str | None = None
+    previous_task_definition_arn: str | None = None
+    previous_desired_count: int | None = None
+    created: bool = False
+    failure: str | None = None
+    seen_events: list[str] = field(default_factory=list)
+    extra: JsonDict = field(default_factory=dict)
+
+    def to_dict(self) -> JsonDict:
+        record = asdict(self)
+        record.pop("seen_events")
+        return {k: v for k, v in record.items() if v not in (None, {}, [])}
+
+    @staticmethod
+    def from_dict(record: JsonDict) -> Progress:
+        known = set(Progress.__dataclass_fields__)
+        return Progress(**{k: v for k, v in record.items() if k in known})
+
+
+class Rollout(Protocol):
+    """A strategy's state machine."""
+
+    progress: Progress
+
+    def step(self) -> Outcome | None:
+        """Advance one step from observed state; return the outcome once finished."""
+        ...
+
+
+def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
+    """Step a rollout until it finishes, pausing ``poll_seconds`` between observations."""
+    while True:
+        outcome = rollout.step()
+        if outcome is not None:
+            return outcome
+        ctx.sleep(ctx.poll_seconds)
+
+
+def stream_events(ctx: RolloutContext, progress: Progress, service: JsonDict | None) -> None:
+    """Report the service's ECS events not yet seen, oldest first."""
+    if not service:
+        return
+    seen = set(progress.seen_events)
+    fresh = [e for e in service.get("events") or () if e.get("id") not in seen]
+    for event in reversed(fresh):
+        progress.seen_events.append(str(event.get("id")))
+        ctx.report(f"ECS: {event.get('message', '')}")
+    # keep the memory bounded on services with long event histories
+    del progress.seen_events[:-200]
+
+
+def primary_deployment_id(service: JsonDict) -> str | None:
+    for deployment in service.get("deployments") or ():
+        if deployment.get("status") == "PRIMARY":
+            return str(deployment.get("id"))
+    return None

@@ -1,0 +1,197 @@
+"""The rolling strategy: UpdateService in place, wait for ECS to finish, undo what failed.
+
+As in the seed tutorial: register the task definition, create or update the service,
+wait for steady state, then attach autoscaling. Success means *our* deployment (the id
+UpdateService returned, on our task definition) is PRIMARY and COMPLETED; a stable service
+on another task definition is ECS's circuit breaker having rolled us back. Does I/O through
+the rollout context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.core.health import HealthStatus, deployment_health, settled
+from controller.core.outcome import Outcome, Result
+from controller.strategies.base import (
+    Progress,
+    RolloutContext,
+    primary_deployment_id,
+    stream_events,
+)
+from controller.strategies.steps import desired_count, resolve_task_definition
+
+JsonDict = dict[str, Any]
+
+# Phases, in order; ROLLBACK and ROLLBACK_WAIT are entered only on failure.
+PREPARE, APPLY, WAIT, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
+    "prepare",
+    "apply",
+    "wait",
+    "autoscaling",
+    "rollback",
+    "rollback-wait",
+)
+
+
+class RollingRollout:
+    """A rolling deploy of one service, advanced one step per ``step()`` call."""
+
+    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
+        self.ctx = ctx
+        now = ctx.clock()
+        self.progress = progress or Progress(
+            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
+        )
+
+    @property
+    def _cluster(self) -> str:
+        return self.ctx.desired.cluster
+
+    @property
+    def _name(self) -> str:
+        return self.ctx.desired.service_name
+
+    def _observe(self) -> JsonDict | None:
+        service = self.ctx.api.describe_service(cluster=self._cluster, name=self._name)
+        stream_events(self.ctx, self.progress, service)
+        return service
+
+    def step(self) -> Outcome | None:
+        handler = {
+            PREPARE: self._prepare,
+            APPLY: self._apply,
+            WAIT: self._wait,
+            AUTOSCALING: self._autoscaling,
+            ROLLBACK: self._rollback,
+            ROLLBACK_WAIT: self._rollback_wait,
+        }[self.progress.phase]
+        return handler()
+
+    def _prepare(self) -> Outcome | None:
+        live = self._observe()
+        p = self.progress
+        if live is not None:
+            p.previous_task_definition_arn = live.get("taskDefinition")
+            p.previous_desired_count = live.get("desiredCount")
+            # the events that were there before we started are history, not this rollout's
+            p.seen_events = [str(e.get("id")) for e in live.get("events") or ()]
+        p.task_definition_arn = resolve_task_definition(self.ctx, live)
+        p.extra["desiredCount"] = desired_count(self.ctx.desired, live)
+        p.extra["exists"] = live is not None
+        p.phase = APPLY
+        return None
+
+    def _apply(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        request = dict(ctx.desired.service or {})
+        assert p.task_definition_arn is not None
+        count = int(p.extra["desiredCount"])
+        if not p.extra.get("exists"):
+            ctx.report(
+                f"creating service {self._name} with {p.task_definition_arn} and desired count {count}"
+            )
+            service = ctx.api.create_service(
+                {**request, "taskDefinition": p.task_definition_arn, "desiredCount": count}
+            )
+            p.created = True
+        else:
+            fields = ctx.api.update_fields(request)
+            fields.update(taskDefinition=p.task_definition_arn, desiredCount=count)
+            if ctx.desired.deploy.block("rolling").get("forceNewDeployment"):
+                fields["forceNewDeployment"] = True
+            ctx.report(
+                f"updating service {self._name} to {p.task_definition_arn} and desired count {count}"
+            )
+            service = ctx.api.update_service(cluster=self._cluster, name=self._name, fields=fields)
+            if request.get("tags"):
+                ctx.api.tag_service(arn=str(service["serviceArn"]), tags=request["tags"])
+        p.deployment_id = primary_deployment_id(service)
+        p.phase = WAIT
+        return None
+
+    def _wait(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        assert p.task_definition_arn is not None
+        service = self._observe()
+        health = deployment_health(
+            service, deployment_id=p.deployment_id, task_definition_arn=p.task_definition_arn
+        )
+        if health.status == HealthStatus.HEALTHY:
+            p.phase = AUTOSCALING
+            return None
+        if health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING):
+            return self._fail(health.message, ecs_rolled_back=health.ecs_rolled_back)
+        if ctx.clock() >= p.deadline:
+            timeout = ctx.desired.deploy.timeout_seconds
+            return self._fail(
+                f"timed out after {timeout:g}s waiting for steady state ({health.message})"
+            )
+        return None
+
+    def _autoscaling(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        desired = ctx.desired
+        if ctx.plan.autoscaling_changes or p.created:
+            ctx.api.apply_autoscaling(
+                target=desired.scalable_target, policies=desired.scaling_policies
+            )
+        return Outcome(
+            Result.SYNCED,
+            f"deployed {p.task_definition_arn}",
+            task_definition_arn=p.task_definition_arn,
+        )
+
+    def _fail(self, reason: str, *, ecs_rolled_back: bool = False) -> Outcome | None:
+        p = self.progress
+        p.failure = reason
+        p.extra["ecsRolledBack"] = ecs_rolled_back
+        p.phase = ROLLBACK
+        self.ctx.report(f"deploy failed: {reason}; rolling back")
+        return None
+
+    def _rollback(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        if not p.extra.get("ecsRolledBack"):
+            if p.previous_task_definition_arn:
+                fields: JsonDict = {"taskDefinition": p.previous_task_definition_arn}
+                if p.previous_desired_count is not None:
+                    fields["desiredCount"] = p.previous_desired_count
+                ctx.report(f"restoring {p.previous_task_definition_arn}")
+                ctx.api.update_service(cluster=self._cluster, name=self._name, fields=fields)
+            else:
+                # a service created by this rollout has nothing to go back to: scale it to 0
+                ctx.report(f"scaling new service {self._name} to 0")
+                ctx.api.update_service(
+                    cluster=self._cluster, name=self._name, fields={"desiredCount": 0}
+                )
+        # the rollback gets as long as the deploy had
+        p.deadline = ctx.clock() + ctx.desired.deploy.timeout_seconds
+        p.phase = ROLLBACK_WAIT
+        return None
+
+    def _rollback_wait(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        service = self._observe()
+        restored = service.get("taskDefinition") if service else None
+        if settled(service):
+            return Outcome(
+                Result.ROLLED_BACK if p.previous_task_definition_arn else Result.FAILED,
+                f"deploy of {p.task_definition_arn} failed: {p.failure}; "
+                + (
+                    f"{restored} restored"
+                    if p.previous_task_definition_arn
+                    else "service scaled to 0"
+                ),
+                task_definition_arn=restored,
+                failure_reason=p.failure,
+                restored_task_definition_arn=restored if p.previous_task_definition_arn else None,
+            )
+        if ctx.clock() >= p.deadline:
+            return Outcome(
+                Result.FAILED,
+                f"deploy of {p.task_definition_arn} failed: {p.failure}; the rollback did not settle in time",
+                task_definition_arn=restored,
+                failure_reason=p.failure,
+            )
+        return None

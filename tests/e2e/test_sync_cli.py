@@ -1,0 +1,273 @@
+"""`ecs-gitops sync` end to end: the real CLI, local-aws, and a bare git repository on disk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import boto3
+import yaml
+
+from controller.localaws import LocalAws, SimulationOptions
+from tests.e2e.support import Workspace, git
+
+
+def ecs() -> Any:
+    return boto3.client("ecs", region_name="us-east-1")
+
+
+def live(name: str) -> dict[str, Any]:
+    return ecs().describe_services(cluster="staging", services=[name])["services"][0]
+
+
+def image_of(task_definition_arn: str) -> str:
+    definition = ecs().describe_task_definition(taskDefinition=task_definition_arn)[
+        "taskDefinition"
+    ]
+    return str(definition["containerDefinitions"][0]["image"])
+
+
+def revisions(family: str) -> list[str]:
+    return list(ecs().list_task_definitions(familyPrefix=family)["taskDefinitionArns"])
+
+
+def status(ws: Workspace, key: str) -> dict[str, Any]:
+    text = ws.remote_file(f".ecs-gitops/status/{key}.yaml")
+    assert text is not None, f"no status file for {key}"
+    return dict(yaml.safe_load(text))
+
+
+def marker(ws: Workspace, key: str) -> dict[str, Any] | None:
+    text = ws.remote_file(f".ecs-gitops/rollback/{key}.yaml")
+    return None if text is None else dict(yaml.safe_load(text))
+
+
+def synced(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
+    result = ws.sync(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_first_sync_creates_every_service_and_commits_status(workspace: Workspace) -> None:
+    config_commit = workspace.remote_head()
+    result = synced(workspace)
+
+    for name, count in (("web", 2), ("worker", 1), ("api", 1)):
+        service = live(name)
+        assert service["status"] == "ACTIVE"
+        assert service["runningCount"] == count
+        (primary,) = service["deployments"]
+        assert primary["rolloutState"] == "COMPLETED"
+        st = status(workspace, f"staging/{name}")
+        assert st["result"] == "Synced"
+        assert st["commit"] == config_commit
+        assert st["taskDefinitionArn"] == service["taskDefinition"]
+        assert f"staging/{name}" in result.stdout
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.26"
+
+    autoscaling = boto3.client("application-autoscaling", region_name="us-east-1")
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=["service/staging/api"]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+    policies = autoscaling.describe_scaling_policies(
+        ServiceNamespace="ecs", ResourceId="service/staging/api"
+    )
+    assert [p["PolicyName"] for p in policies["ScalingPolicies"]] == ["cpu60"]
+
+    # one status commit, by ecs-gitops, touching only .ecs-gitops/
+    files = git(workspace.remote, "show", "--name-only", "--format=", "main").splitlines()
+    assert files and all(f.startswith(".ecs-gitops/") for f in files)
+    assert git(workspace.remote, "log", "-1", "--format=%an", "main") == "ecs-gitops"
+    assert git(workspace.remote, "rev-parse", "main~1") == config_commit
+
+
+def test_second_sync_without_change_registers_nothing_and_commits_nothing(
+    workspace: Workspace,
+) -> None:
+    synced(workspace)
+    head = workspace.remote_head()
+    before = {f: revisions(f) for f in ("staging-web", "staging-worker", "staging-api")}
+    deployments = {n: [d["id"] for d in live(n)["deployments"]] for n in ("web", "worker", "api")}
+
+    result = synced(workspace)
+
+    assert workspace.remote_head() == head
+    assert {f: revisions(f) for f in before} == before
+    assert {n: [d["id"] for d in live(n)["deployments"]] for n in deployments} == deployments
+    assert "in sync" in result.stdout
+
+
+def test_image_bump_rolls_out_and_the_status_records_its_commit(workspace: Workspace) -> None:
+    synced(workspace)
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    bump = workspace.commit_and_push("web: nginx 1.27")
+
+    result = synced(workspace)
+
+    service = live("web")
+    assert image_of(service["taskDefinition"]) == "nginx:1.27"
+    assert service["taskDefinition"].endswith(":2")
+    (primary,) = service["deployments"]
+    assert primary["rolloutState"] == "COMPLETED"
+    st = status(workspace, "staging/web")
+    assert (st["result"], st["commit"], st["taskDefinitionArn"]) == (
+        "Synced",
+        bump,
+        service["taskDefinition"],
+    )
+    assert "nginx:1.26 -> nginx:1.27" in result.stdout
+    # the other services did not move
+    assert live("worker")["taskDefinition"].endswith(":1")
+
+
+def test_circuit_breaker_rollback_is_rolled_back_held_and_undone_by_revert(
+    workspace: Workspace,
+) -> None:
+    synced(workspace)
+    good = live("web")["taskDefinition"]
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:broken")
+    bad = workspace.commit_and_push("web: broken image")
+
+    result = workspace.sync()
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert live("web")["taskDefinition"] == good
+    st = status(workspace, "staging/web")
+    assert st["result"] == "RolledBack"
+    mark = marker(workspace, "staging/web")
+    assert mark is not None
+    assert mark["failedCommit"] == bad
+    assert mark["restoredTaskDefinitionArn"] == good
+    assert mark["reason"]
+    assert mark["at"]
+
+    # the next pass does not try the failed state again: no deploy loop
+    revisions_before = revisions("staging-web")
+    deployment = [d["id"] for d in live("web")["deployments"]]
+    held = workspace.sync()
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert "not retried" in held.stdout
+    assert revisions("staging-web") == revisions_before
+    assert [d["id"] for d in live("web")["deployments"]] == deployment
+    assert marker(workspace, "staging/web") is not None
+
+    # git revert of the bad commit brings back the very revision that ran before
+    workspace.pull()
+    git(workspace.clone, "revert", "--no-edit", bad)
+    workspace.push()
+    synced(workspace)
+    assert live("web")["taskDefinition"] == good
+    assert revisions("staging-web") == revisions_before
+    assert marker(workspace, "staging/web") is None
+    assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_bad_image_without_circuit_breaker_times_out_and_is_rolled_back(
+    workspace: Workspace,
+) -> None:
+    synced(workspace)
+    good = live("worker")["taskDefinition"]
+    workspace.pull()
+    workspace.replace("staging/worker/deploy.yaml", "busybox:1.36", "busybox:broken")
+    bad = workspace.commit_and_push("worker: broken image")
+
+    result = workspace.sync()
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert live("worker")["taskDefinition"] == good
+    assert status(workspace, "staging/worker")["result"] == "RolledBack"
+    mark = marker(workspace, "staging/worker")
+    assert mark is not None
+    assert mark["failedCommit"] == bad
+    assert "timed out" in mark["reason"]
+    # web was untouched by worker's failure
+    assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_commit_pushed_during_a_rollout_survives_next_to_the_status_commit(
+    workspace: Workspace, local_aws: LocalAws
+) -> None:
+    synced(workspace)
+    # slow tasks, so that the rollout is still running when someone else pushes
+    local_aws.options = SimulationOptions(task_start_seconds=2.0)
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.commit_and_push("web: nginx 1.27")
+    args = [
+        "sync",
+        "--repo",
+        str(workspace.remote),
+        "--workdir",
+        str(workspace.workdir),
+        "--poll-interval",
+        "0.2",
+    ]
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "controller", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(live("web")["deployments"]) < 2:
+        assert time.monotonic() < deadline, "the rollout never started"
+        assert controller.poll() is None, controller.communicate()[0]
+        time.sleep(0.05)
+
+    # someone else pushes while the controller waits for ECS
+    workspace.write("README.md", "Config for the staging services.\n")
+    theirs = workspace.commit_and_push("docs: a README")
+
+    output, _ = controller.communicate(timeout=120)
+    assert controller.returncode == 0, output
+    head = workspace.remote_head()
+    assert head != theirs
+    git(workspace.remote, "merge-base", "--is-ancestor", theirs, head)
+    files = git(workspace.remote, "show", "--name-only", "--format=", head).splitlines()
+    assert files and all(f.startswith(".ecs-gitops/") for f in files)
+    assert workspace.remote_file("README.md") == "Config for the staging services."
+    assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_invalid_service_is_reported_while_a_valid_change_deploys(workspace: Workspace) -> None:
+    synced(workspace)
+    api_before = live("api")["taskDefinition"]
+    workspace.pull()
+    workspace.replace("staging/api/service.yaml", "desiredCount: 1", "desiredCount: two")
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.commit_and_push("web: nginx 1.27; api: a typo")
+
+    result = workspace.sync()
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
+    assert status(workspace, "staging/web")["result"] == "Synced"
+    api = status(workspace, "staging/api")
+    assert api["result"] == "Invalid"
+    assert "staging/api/service.yaml:" in api["message"]
+    assert live("api")["taskDefinition"] == api_before
+
+
+def test_drift_is_reported_without_self_heal_and_repaired_with_it(workspace: Workspace) -> None:
+    synced(workspace)
+    # someone scales the service in the console
+    ecs().update_service(cluster="staging", service="web", desiredCount=3)
+
+    reported = synced(workspace)
+    assert live("web")["desiredCount"] == 3
+    st = status(workspace, "staging/web")
+    assert st["result"] == "OutOfSync"
+    assert "desiredCount" in st["message"]
+    assert "OutOfSync" in reported.stdout
+
+    workspace.pull()
+    workspace.replace("staging/environment.yaml", "selfHeal: false", "selfHeal: true")
+    workspace.commit_and_push("staging: self-heal")
+    synced(workspace)
+    assert live("web")["desiredCount"] == 2
+    assert status(workspace, "staging/web")["result"] == "Synced"
