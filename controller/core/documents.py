@@ -107,7 +107,7 @@ def _parse_json(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     try:
         value = json.loads(text, object_pairs_hook=_first_wins)
     except json.JSONDecodeError as e:
-        return None, [Problem(file, e.lineno, f"invalid JSON: {e.msg}")]
+        return None, [Problem(file, e.lineno, f"invalid JSON: {e.msg} (column {e.colno})")]
     # JSON is (nearly) YAML: compose it for the line map and duplicate keys. Tabs are legal JSON
     # whitespace but not YAML indentation; swapping them for spaces keeps every line number.
     try:

@@ -279,7 +279,7 @@ def _scaling_policies(ctx: _Context, doc: Document | None, service_name: str) ->
             ctx.report(doc, [(path, "expected a PutScalingPolicy request (a mapping)")])
             continue
         item = _fill(ctx, "scaling-policy", doc, item, path, service_name)
-        ctx.report(doc, [((*path, *p), m) for p, m in schemas.check("scaling-policy", item)])
+        ctx.report(doc, schemas.check("scaling-policy", item, at=path))
         policy_name = item.get("policyName")
         if isinstance(policy_name, str):
             if policy_name in names:

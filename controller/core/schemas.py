@@ -157,16 +157,19 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(schema(kind))
 
 
-def check(kind: str, value: Any) -> list[tuple[Path, str]]:
-    """Every schema violation of ``value`` as (path, message); paths point at the offending key."""
+def check(kind: str, value: Any, *, at: Path = ()) -> list[tuple[Path, str]]:
+    """Every schema violation of ``value`` as (path, message); paths point at the offending key.
+
+    ``at`` is where ``value`` sits in its file (an item of a list of scaling policies).
+    """
     issues: list[tuple[Path, str]] = []
     for error in validator(kind).iter_errors(value):
-        issues.extend(_messages(error))
+        issues.extend(_messages(error, at))
     return issues
 
 
-def _messages(error: ValidationError) -> Iterable[tuple[Path, str]]:
-    path: Path = tuple(error.absolute_path)
+def _messages(error: ValidationError, at: Path) -> Iterable[tuple[Path, str]]:
+    path: Path = (*at, *error.absolute_path)
     where = format_path(path)
     keyword = error.validator
     sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
@@ -203,7 +206,7 @@ def _messages(error: ValidationError) -> Iterable[tuple[Path, str]]:
             and not isinstance(instance, bool)
         ):
             message += f" (quote it: '{instance}')"
-        if path == ():
+        if not path:
             message = f"the file must hold {' or '.join(_TYPE_NAMES.get(n, n) for n in names)}, not {_describe(instance)}"
         yield path, prefix + message
         return
