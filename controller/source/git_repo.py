@@ -27,6 +27,7 @@ from controller.source.git_errors import (
     git_error,
     redact_url,
     same_repository,
+    scrub,
     stderr_of,
     summary,
 )
@@ -103,6 +104,8 @@ class ConfigRepository:
     """A working clone of the config repository, kept in ``workdir`` across passes.
 
     ``pull()`` must run first in each process; every other method works on what it fetched.
+    One instance per workdir at a time: two controllers sharing a clone would race on its
+    index and refs (they may share the remote, which is what ``commit_status`` is built for).
     """
 
     def __init__(
@@ -212,6 +215,7 @@ class ConfigRepository:
                 # `ps` would show with its credentials.
                 config.set_value('remote "origin"', "url", self._url)
                 config.set_value('remote "origin"', "fetch", self._refspec(self._branch))
+                # A gc left running in the background could write into a folder being moved.
                 config.set_value("gc", "autoDetach", "false")
             (fresh / ".git" / _OWNED_MARKER).write_text(
                 "This clone is managed by ecs-gitops and may be deleted and re-cloned.\n"
@@ -311,7 +315,7 @@ class ConfigRepository:
     def _damage_or_error(self, action: str, error: GitCommandError) -> Exception:
         """``_Damaged`` when a fresh clone would fix ``error``, else a ``GitError``."""
         if classify(stderr_of(error)) is Failure.DAMAGED:
-            return _Damaged(f"{action}: {summary(stderr_of(error))}")
+            return _Damaged(f"{action}: {scrub(summary(stderr_of(error)), self._url)}")
         return git_error(action, error, url=self._url)
 
     # ---------------------------------------------------------------- read
@@ -406,7 +410,8 @@ class ConfigRepository:
                 process.proc.wait()
 
     def changed_paths(self, old: str, new: str) -> set[str] | None:
-        """Paths (files, relative to the root) whose content differs between two commits.
+        """Paths (files, relative to the root) whose content differs between two commits,
+        ``.ecs-gitops/`` included.
 
         Compares the two snapshots, whatever the history between them. Returns None when
         ``old`` is not in the clone (e.g. lost to a force push before we ever fetched it):

@@ -251,6 +251,8 @@ def test_changed_paths_between_commits(remote: Path, author: Author, tmp_path: P
 
     assert repo.changed_paths(old, new) == {"staging/web/deploy.yaml", "staging/api/deploy.yaml"}
     assert repo.changed_paths(new, new) == set()
+    # answered by the newest commit: the walk stops there
+    assert repo.config_commits({"staging/web": ["staging/web"]}) == {"staging/web": new}
     assert repo.changed_paths("1" * 40, new) is None
     with pytest.raises(ValueError):
         repo.changed_paths("--output=x", new)
