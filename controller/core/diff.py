@@ -157,8 +157,11 @@ def _diff(
     """Changes from ``live`` to ``desired`` (both canonical), down to the smallest changed field."""
     if live == desired:
         return []
+    keyed = schema in rules.keyed
+    if keyed and (live is None or desired is None):
+        # A keyed list added or removed as a whole still shows entry by entry.
+        live, desired = live or {}, desired or {}
     if isinstance(live, dict) and isinstance(desired, dict):
-        keyed = schema in rules.keyed
         changes: list[FieldChange] = []
         for key in sorted(set(live) | set(desired)):
             if keyed:

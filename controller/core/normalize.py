@@ -242,11 +242,12 @@ SCALABLE_TARGET_RULES = Rules(
         )
     },
     defaults={
+        "": {"SuspendedState": {}},
         "SuspendedState": {
             "DynamicScalingInSuspended": False,
             "DynamicScalingOutSuspended": False,
             "ScheduledScalingSuspended": False,
-        }
+        },
     },
     coerce={"MinCapacity": _int, "MaxCapacity": _int},
 )

@@ -95,8 +95,7 @@ def format_markdown(plans: Sequence[ServicePlan], *, problems: Sequence[Problem]
     lines += ["| Service | Action | Changes |", "| --- | --- | --- |"]
     for plan in plans:
         count = len(plan.problems) if plan.action is Action.INVALID else len(plan.changes)
-        replace = " (replace)" if any(c.replace for c in plan.changes) else ""
-        lines.append(f"| `{_cell(plan.key)}` | {plan.action}{replace} | {count} |")
+        lines.append(f"| `{_cell(plan.key)}` | {plan.action} | {count} |")
     for plan in plans:
         if plan.action is Action.IN_SYNC:
             continue
