@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -201,6 +202,24 @@ def test_credentials_never_appear_in_errors(tmp_path: Path) -> None:
     assert "secret" not in str(error.__cause__)
     assert "secret" not in repo.url
     assert "secret" not in str(repo.path)
+
+
+def test_a_remote_that_never_answers_is_a_retryable_timeout(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        repo = ConfigRepository(
+            url=f"http://token:secret@127.0.0.1:{port}/config.git",
+            workdir=tmp_path / "work",
+            network_timeout=1,
+        )
+        with pytest.raises(GitError) as caught:
+            repo.pull()
+    assert caught.value.retryable
+    assert "secret" not in str(caught.value)
+    assert not (tmp_path / "work").exists()  # no half-made clone left behind
+    assert not list(tmp_path.glob(".work.*"))
 
 
 # -------------------------------------------------------------------------- history
