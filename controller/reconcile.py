@@ -170,6 +170,9 @@ def _reconcile_service(
     previous = tree.statuses.get(key)
 
     if plan.action == Action.IN_SYNC:
+        if previous is not None and previous.result == Result.SYNCED and previous.desiredState == fingerprint:
+            # keep what the last deploy said, so that an unchanged pass rewrites nothing
+            return replace(base, outcome=replace(base.outcome, message=previous.message))
         return base
     if marker is not None and marker.desiredState in (None, fingerprint):
         # the very state that failed (or a marker too damaged to tell): do not loop;

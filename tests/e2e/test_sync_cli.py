@@ -97,7 +97,7 @@ def test_second_sync_without_change_registers_nothing_and_commits_nothing(
     assert workspace.remote_head() == head
     assert {f: revisions(f) for f in before} == before
     assert {n: [d["id"] for d in live(n)["deployments"]] for n in deployments} == deployments
-    assert "in sync" in result.stdout
+    assert "Synced (in-sync" in result.stdout
 
 
 def test_image_bump_rolls_out_and_the_status_records_its_commit(workspace: Workspace) -> None:

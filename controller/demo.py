@@ -1,0 +1,213 @@
+"""The end-to-end demo: git push to deploy, a bad deploy rolled back, revert to roll back.
+
+Runs everything on this machine with no AWS account: local-aws in-process, examples/ as a
+bare git repository, the controller's reconcile pass, and a user's clone that pushes
+changes. Does I/O (local server, git, terminal). Exits non-zero if any step did not turn
+out as shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import yaml
+
+from controller.core.outcome import Result
+from controller.errors import EcsGitopsError
+from controller.localaws import LocalAws, SimulationOptions
+from controller.reconcile import PassOptions, PassReport, run_pass
+from controller.source.git_repo import ConfigRepository
+
+REGION = "us-east-1"
+WEB = "staging/web"
+
+
+class DemoFailed(EcsGitopsError):
+    """A demo step did not turn out as the demo says it should."""
+
+
+def examples_dir() -> Path:
+    """examples/ next to the package (a source checkout, where `make demo` runs)."""
+    here = Path(__file__).resolve().parent.parent / "examples"
+    if not here.is_dir():
+        raise DemoFailed("examples/ not found: run the demo from a source checkout (make demo)")
+    return here
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _title(text: str) -> None:
+    print(f"\n=== {text}", flush=True)
+
+
+@contextmanager
+def _local_aws() -> Iterator[LocalAws]:
+    options = SimulationOptions(fail_images=("*:broken",), stuck_images=(), task_start_seconds=0.5)
+    with LocalAws(host="127.0.0.1", port=0, options=options) as aws:
+        saved = {
+            k: os.environ.get(k)
+            for k in (
+                "AWS_ENDPOINT_URL",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_DEFAULT_REGION",
+            )
+        }
+        os.environ.update(
+            AWS_ENDPOINT_URL=aws.endpoint_url,
+            AWS_ACCESS_KEY_ID="demo",
+            AWS_SECRET_ACCESS_KEY="demo",
+            AWS_DEFAULT_REGION=REGION,
+        )
+        try:
+            yield aws
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _prepare_aws() -> tuple[str, str]:
+    """Create the clusters the examples name, and return a subnet and security group to use."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    for name in ("staging", "production"):
+        ecs.create_cluster(clusterName=name)
+    ec2 = boto3.client("ec2", region_name=REGION)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    return subnet, group
+
+
+def _publish_examples(root: Path, *, subnet: str, group: str) -> tuple[Path, Path]:
+    """examples/ as a bare repository (the remote) and a user's clone of it."""
+    remote, clone = root / "config.git", root / "clone"
+    shutil.copytree(examples_dir(), clone)
+    for env_file in clone.glob("*/environment.yaml"):
+        text = env_file.read_text()
+        text = re.sub(r"(?m)^(\s+subnet:).*$", rf"\1 {subnet}", text)
+        text = re.sub(r"(?m)^(\s+securityGroup:).*$", rf"\1 {group}", text)
+        env_file.write_text(text)
+    _git(root, "init", "-q", "--bare", "-b", "main", str(remote))
+    _git(clone, "init", "-q", "-b", "main")
+    _git(clone, "config", "user.name", "Demo User")
+    _git(clone, "config", "user.email", "demo@example.com")
+    _git(clone, "remote", "add", "origin", str(remote))
+    _git(clone, "add", "-A")
+    _git(clone, "commit", "-q", "-m", "Config for staging and production")
+    _git(clone, "push", "-q", "origin", "main")
+    return remote, clone
+
+
+def _push(clone: Path, message: str, change: Callable[[], None]) -> str:
+    _git(clone, "pull", "-q", "--rebase", "origin", "main")
+    change()
+    _git(clone, "commit", "-q", "-am", message)
+    _git(clone, "push", "-q", "origin", "main")
+    sha = _git(clone, "rev-parse", "HEAD")
+    print(f"$ git commit -m {message!r} && git push   # {sha[:12]}", flush=True)
+    return sha
+
+
+def _set_image(clone: Path, key: str, image: str) -> Callable[[], None]:
+    def change() -> None:
+        deploy = clone / key / "deploy.yaml"
+        text = re.sub(r"(?m)^image:.*$", f"image: {image}", deploy.read_text())
+        deploy.write_text(text)
+
+    return change
+
+
+def _expect(report: PassReport, key: str, result: Result) -> None:
+    for r in report.results:
+        if r.key == key:
+            if r.outcome.result != result:
+                raise DemoFailed(
+                    f"{key}: expected {result}, got {r.outcome.result}: {r.outcome.message}"
+                )
+            return
+    raise DemoFailed(f"{key}: not reported by the pass")
+
+
+def run_demo() -> int:
+    """Run the whole demo; return 0 when every step turned out as shown."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ecs-gitops-demo-") as tmp, _local_aws() as aws:
+        root = Path(tmp)
+        _title(f"local-aws is serving ECS, ELBv2, autoscaling... at {aws.endpoint_url}")
+        subnet, group = _prepare_aws()
+        remote, clone = _publish_examples(root, subnet=subnet, group=group)
+        print(
+            f"examples/ published as a git repository with {len(list(clone.glob('*/*/deploy.yaml')))} services"
+        )
+        repo = ConfigRepository(url=str(remote), branch="main", workdir=root / "controller")
+        options = PassOptions(poll_seconds=0.25, report=lambda line: print(line, flush=True))
+
+        _title("1. first sync: every service is created")
+        report = run_pass(repo, options)
+        _expect(report, WEB, Result.SYNCED)
+
+        _title("2. git push to deploy: staging/web gets nginx 1.27")
+        image = _current_image(clone, WEB)
+        bumped = re.sub(r":[^:]+$", ":1.27", image) if ":" in image else image + ":1.27"
+        _push(clone, "web: bump nginx", _set_image(clone, WEB, bumped))
+        report = run_pass(repo, options)
+        _expect(report, WEB, Result.SYNCED)
+
+        _title(
+            "3. a broken image: ECS's circuit breaker fails it, the controller records the rollback"
+        )
+        bad = _push(clone, "web: try a broken build", _set_image(clone, WEB, "nginx:broken"))
+        report = run_pass(repo, options)
+        _expect(report, WEB, Result.ROLLED_BACK)
+        _git(clone, "pull", "-q", "--rebase", "origin", "main")
+        marker = clone / ".ecs-gitops" / "rollback" / f"{WEB}.yaml"
+        if not marker.exists():
+            raise DemoFailed(f"no rollback marker committed for {WEB}")
+        print(f"--- {marker.relative_to(clone)}\n{marker.read_text()}")
+
+        _title("4. the same state is not retried: no deploy loop")
+        report = run_pass(repo, options)
+        _expect(report, WEB, Result.ROLLED_BACK)
+
+        _title(f"5. git revert {bad[:12]}: the previous revision comes back, the marker goes")
+        _git(clone, "pull", "-q", "--rebase", "origin", "main")
+        _git(clone, "revert", "--no-edit", bad)
+        _git(clone, "push", "-q", "origin", "main")
+        report = run_pass(repo, options)
+        _expect(report, WEB, Result.SYNCED)
+        _git(clone, "pull", "-q", "--rebase", "origin", "main")
+        if marker.exists():
+            raise DemoFailed("the rollback marker is still there after the revert")
+
+        _title("status files, as committed to the config repository")
+        for status in sorted((clone / ".ecs-gitops" / "status").glob("*/*.yaml")):
+            doc = yaml.safe_load(status.read_text())
+            print(
+                f"{status.relative_to(clone / '.ecs-gitops' / 'status').with_suffix('')}: "
+                f"{doc['result']}  {doc.get('taskDefinitionArn', '')}  {doc.get('message', '')}"
+            )
+        _title("git log of the config repository")
+        print(_git(clone, "log", "--format=%h %an: %s", "-n", "12"))
+    print(
+        f"\ndemo finished in {time.monotonic() - started:.0f}s: push to deploy, rollback, revert all shown"
+    )
+    return 0
+
+
+def _current_image(clone: Path, key: str) -> str:
+    doc = yaml.safe_load((clone / key / "deploy.yaml").read_text())
+    return str(doc.get("image") or "nginx:1.26")
