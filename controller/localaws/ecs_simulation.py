@@ -1,0 +1,1099 @@
+"""The ECS deployment lifecycle that moto leaves out: tasks start, deployments complete, fail, roll back.
+
+moto keeps ECS resources but nothing ever happens to them. This module is the whole of what
+local-aws adds on top: an :class:`EcsSimulation` that owns the lifecycle of service and run-task
+tasks, and :func:`install`, which routes moto's ECS request handlers for services, tasks and task
+definitions through it (one layer: moto's ``EC2ContainerServiceResponse`` methods, plus the
+backend's task-definition lookup and the ELBv2 target-health answer). Everything else stays moto's.
+
+It does I/O only on moto's in-memory backends; time comes in as an argument (``now``, seconds since
+the epoch), and the simulation replays every task transition due up to ``now`` in order, so event
+timestamps are what a real cluster would have written, however rarely it is asked.
+
+What is simulated, as real ECS does it:
+
+- CreateService, and UpdateService changing the task definition, network configuration, platform
+  version or load balancers, or setting forceNewDeployment, start a new PRIMARY deployment
+  (rolloutState IN_PROGRESS); the previous PRIMARY becomes ACTIVE. A new desiredCount alone scales
+  the PRIMARY.
+- Tasks go PROVISIONING -> PENDING -> RUNNING, taking ``task_start_seconds``; the scheduler keeps at
+  most maximumPercent of desiredCount tasks alive and at least minimumHealthyPercent healthy while
+  it stops the tasks of older deployments. When the PRIMARY runs desiredCount healthy tasks and the
+  others are drained, they disappear and the PRIMARY is COMPLETED ("has reached a steady state.").
+- Tasks of images matching a fail glob start, then exit 1 ("Essential container in task exited");
+  they never count as healthy. The deployment's failedTasks grows; with the circuit breaker on, the
+  rollout goes FAILED at 0.5 x desiredCount failures (at least 3, at most 200) and stops launching;
+  with rollback on, a new PRIMARY on the last COMPLETED deployment's task definition starts.
+  Without the breaker the service replaces failed tasks forever.
+- Tasks of images matching a stuck glob stay PENDING forever.
+- RunTask (Fargate, task-level cpu/memory only is fine): the job runs ``task_start_seconds`` and
+  stops with its containers' exit codes (0, or 1 for a failing image). ListTasks honours cluster,
+  family, serviceName, startedBy, desiredStatus (default RUNNING) and launchType.
+- Services with loadBalancers register their running tasks' IPs in the target groups (healthy, or
+  unhealthy for failing images) and deregister them when they stop.
+- DeleteService: DRAINING, tasks stopped, INACTIVE after ``task_start_seconds``; the name can be
+  reused. Settings given at CreateService/UpdateService are kept and returned, with ECS's defaults.
+- Task definitions carry registeredAt, registeredBy, requiresAttributes, protocol tcp and, under
+  awsvpc, hostPort = containerPort; lookup by family returns the newest ACTIVE revision;
+  ListTaskDefinitions honours familyPrefix, status, sort and pagination.
+
+What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
+capacity were unlimited), health checks and grace periods (a task is healthy once RUNNING unless its
+image fails), deregistration delays, task-level throttling/backoff, alarms-based rollback (alarms are
+kept and returned, never evaluated), CODE_DEPLOY/EXTERNAL deployment controllers and task sets
+(left to moto), service auto scaling acting on desiredCount, and the periodic repeat of steady-state
+events.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ecs import models as ecs_models
+from moto.ecs.exceptions import (
+    EcsClientException,
+    ECSException,
+    InvalidParameterException,
+    TaskDefinitionNotFoundException,
+)
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
+
+# What CreateService fills in when a field is not given, as real ECS does.
+DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+MAX_EVENTS = 100  # DescribeServices returns the latest 100 events
+FARGATE_PLATFORM_VERSION = "1.4.0"  # what "LATEST" resolves to on a running Fargate task
+EXITED = "Essential container in task exited"
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How simulated tasks behave. Globs are shell-style (fnmatch) on the full image reference."""
+
+    fail_images: tuple[str, ...] = ()
+    stuck_images: tuple[str, ...] = ()
+    task_start_seconds: float = 1.0
+
+    def fails(self, image: str) -> bool:
+        """True when tasks of ``image`` start and then exit 1."""
+        return any(fnmatch.fnmatchcase(image, glob) for glob in self.fail_images)
+
+    def stuck(self, image: str) -> bool:
+        """True when tasks of ``image`` stay PENDING forever."""
+        return any(fnmatch.fnmatchcase(image, glob) for glob in self.stuck_images)
+
+
+@dataclass
+class _Deployment:
+    id: str
+    task_definition: str
+    created_at: float
+    rollout_state: str = "IN_PROGRESS"
+    rollout_state_reason: str = ""
+    failed_tasks: int = 0
+    desired_count: int = 0
+    updated_at: float = 0.0
+
+
+@dataclass
+class _TaskSim:
+    task: Any  # moto's Task: what DescribeTasks and ListTasks serve
+    backend: Any
+    launched_at: float
+    outcome: str  # "serve" (stays RUNNING), "exit0" (a job), "exit1" (failing image), "stuck"
+    due: float | None  # when the next transition happens; None: never on its own
+    service: _ServiceSim | None = None
+    deployment: _Deployment | None = None
+    targets: list[tuple[str, str, int]] = field(default_factory=list)
+    failing_containers: frozenset[str] = frozenset()  # decided at launch: options may change later
+
+    @property
+    def status(self) -> str:
+        return str(self.task.last_status)
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "RUNNING" and self.outcome != "exit1"
+
+
+@dataclass
+class _ServiceSim:
+    service: Any  # moto's Service: what DescribeServices serves
+    backend: Any
+    deployments: list[_Deployment]  # [0] is the PRIMARY
+    tasks: list[_TaskSim] = field(default_factory=list)  # desiredStatus RUNNING
+    last_completed: _Deployment | None = None
+    steady: bool = False
+    inactive_at: float | None = None
+
+    @property
+    def primary(self) -> _Deployment:
+        return self.deployments[0]
+
+
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=UTC)
+
+
+def _new_deployment_id() -> str:
+    return f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
+
+
+def _circuit_breaker_threshold(desired: int) -> int:
+    # ECS: "0.5 * desired task count", with a minimum of 3 and a maximum of 200.
+    return min(200, max(3, math.ceil(0.5 * desired)))
+
+
+class EcsSimulation:
+    """The lifecycle state of every ECS service and task, advanced from the wall clock on request.
+
+    Not thread-safe by itself: callers hold :attr:`lock` around :meth:`advance` and any request.
+    """
+
+    def __init__(self, options: SimulationOptions) -> None:
+        self.options = options
+        self.lock = threading.RLock()
+        self._services: list[_ServiceSim] = []
+        self._tasks: list[_TaskSim] = []  # not yet STOPPED
+        self._by_task: dict[int, _TaskSim] = {}  # id(moto task) -> simulation
+        self._by_service: dict[int, _ServiceSim] = {}  # id(moto service) -> simulation
+        self._unhealthy_targets: set[tuple[str, str]] = set()
+        self._clock = 0.0
+
+    def reset(self) -> None:
+        """Forget everything (moto's state is reset by the caller)."""
+        self._services.clear()
+        self._tasks.clear()
+        self._by_task.clear()
+        self._by_service.clear()
+        self._unhealthy_targets.clear()
+
+    # ---- time -------------------------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Replay every transition due up to ``now`` in order, scheduling services after each."""
+        now = max(now, self._clock)
+        while True:
+            due = [x.due for x in self._tasks if x.due is not None and x.due <= now]
+            due += [
+                s.inactive_at
+                for s in self._services
+                if s.inactive_at is not None and s.inactive_at <= now
+            ]
+            if not due:
+                break
+            t = min(due)
+            self._clock = t
+            for x in [x for x in self._tasks if x.due is not None and x.due <= t]:
+                self._transition(x, t)
+            for s in [
+                s for s in self._services if s.inactive_at is not None and s.inactive_at <= t
+            ]:
+                self._make_inactive(s)
+            self._schedule_all(t)
+        self._clock = now
+        self._schedule_all(now)
+        self._count_clusters()
+
+    def _schedule_all(self, t: float) -> None:
+        for s in list(self._services):
+            self._schedule(s, t)
+
+    # ---- tasks ------------------------------------------------------------------------------
+
+    def launch(
+        self,
+        *,
+        backend: Any,
+        cluster: Any,
+        task_definition: Any,
+        now: float,
+        launch_type: str,
+        network_configuration: dict[str, Any] | None,
+        started_by: str = "",
+        group: str | None = None,
+        tags: list[dict[str, str]] | None = None,
+        overrides: dict[str, Any] | None = None,
+        platform_version: str | None = None,
+        capacity_provider_name: str | None = None,
+        enable_execute_command: bool = False,
+        service: _ServiceSim | None = None,
+        deployment: _Deployment | None = None,
+    ) -> _TaskSim:
+        """Start one task in PROVISIONING; it reaches PENDING at once, RUNNING after the start time."""
+        task: Any = ecs_models.Task(
+            cluster=cluster,
+            task_definition=task_definition,
+            container_instance_arn=None,
+            resource_requirements=None,
+            backend=backend,
+            group=group or f"family:{task_definition.family}",
+            launch_type=launch_type,
+            overrides=overrides or {},
+            started_by=started_by,
+            tags=tags or [],
+            networking_configuration=_with_security_groups(network_configuration),
+            platform_version=None,
+            capacity_provider_name=capacity_provider_name,
+        )
+        # moto's own state machine would run a RUNNING task straight to STOPPED; this one decides.
+        task._transitions = []
+        task.last_status = "PROVISIONING"
+        fargate = launch_type == "FARGATE" or capacity_provider_name in ("FARGATE", "FARGATE_SPOT")
+        task.platform_version = (
+            (FARGATE_PLATFORM_VERSION if platform_version in (None, "LATEST") else platform_version)
+            if fargate
+            else None
+        )
+        task.platform_family = "Linux" if fargate else None
+        task.cpu = task_definition.cpu
+        task.memory = task_definition.memory
+        task.created_at = _dt(now)
+        task.version = 1
+        task.connectivity = "CONNECTED"
+        task.connectivity_at = _dt(now)
+        task.health_status = "UNKNOWN"
+        task.stopped_reason = None
+        task.enable_execute_command = enable_execute_command
+        task.availability_zone = self._availability_zone(backend, network_configuration)
+        ip = self._private_ip(task)
+        images = [str(c.get("image", "")) for c in task_definition.container_definitions]
+        task.containers = [
+            {
+                "containerArn": f"{task.task_arn.replace(':task/', ':container/')}/{uuid.uuid4()}",
+                "taskArn": task.task_arn,
+                "name": c.get("name"),
+                "image": c.get("image"),
+                "lastStatus": "PENDING",
+                "healthStatus": "UNKNOWN",
+                "cpu": str(c.get("cpu", 0)),
+                **({"memory": str(c["memory"])} if c.get("memory") is not None else {}),
+                "networkInterfaces": (
+                    [{"attachmentId": task.attachments[0]["id"], "privateIpv4Address": ip}]
+                    if ip
+                    else []
+                ),
+            }
+            for c in task_definition.container_definitions
+        ]
+        if any(self.options.stuck(i) for i in images):
+            outcome = "stuck"
+        elif any(self.options.fails(i) for i in images):
+            outcome = "exit1"
+        elif service is None:
+            outcome = "exit0"
+        else:
+            outcome = "serve"
+        backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        x = _TaskSim(
+            task=task,
+            backend=backend,
+            launched_at=now,
+            outcome=outcome,
+            due=now,
+            service=service,
+            deployment=deployment,
+            failing_containers=frozenset(
+                str(c.get("name"))
+                for c in task_definition.container_definitions
+                if self.options.fails(str(c.get("image", "")))
+            ),
+        )
+        self._tasks.append(x)
+        self._by_task[id(task)] = x
+        if service is not None:
+            service.tasks.append(x)
+        return x
+
+    def _transition(self, x: _TaskSim, t: float) -> None:
+        task = x.task
+        start = self.options.task_start_seconds
+        if x.status == "PROVISIONING":
+            task.last_status = "PENDING"
+            task.pull_started_at = _dt(t)
+            x.due = None if x.outcome == "stuck" else x.launched_at + start
+        elif x.status == "PENDING":
+            task.last_status = "RUNNING"
+            task.pull_stopped_at = _dt(t)
+            task.started_at = _dt(t)
+            task.health_status = "UNKNOWN"
+            for c in task.containers:
+                c["lastStatus"] = "RUNNING"
+            self._register_targets(x)
+            # A job or a failing image runs as long as it took to start, then its essential
+            # container exits.
+            x.due = t + start if x.outcome in ("exit0", "exit1") else None
+        elif x.status == "RUNNING":
+            for c in task.containers:
+                c["exitCode"] = 1 if c["name"] in x.failing_containers else 0
+            self._stop(x, t, reason=EXITED, code="EssentialContainerExited", keep_exit_codes=True)
+            if x.outcome == "exit1" and x.deployment is not None and x.service is not None:
+                self._task_failed(x.service, x.deployment, t)
+
+    def stop(self, x: _TaskSim, t: float, *, reason: str, code: str) -> None:
+        """Stop a task now (StopTask, scheduler, service deletion)."""
+        self._stop(x, t, reason=reason, code=code, keep_exit_codes=False)
+
+    def _stop(
+        self, x: _TaskSim, t: float, *, reason: str, code: str, keep_exit_codes: bool
+    ) -> None:
+        task = x.task
+        if x.status == "STOPPED":
+            return
+        was_running = x.status == "RUNNING"
+        task.desired_status = "STOPPED"
+        task.last_status = "STOPPED"
+        task.stopping_at = task.execution_stopped_at = task.stopped_at = _dt(t)
+        task.stopped_reason = reason
+        task.stop_code = code
+        task.connectivity = None
+        for c in task.containers:
+            c["lastStatus"] = "STOPPED"
+            if not keep_exit_codes and was_running:
+                c["exitCode"] = 0
+        x.due = None
+        self._deregister_targets(x)
+        self._release_network_interface(x)
+        if x in self._tasks:
+            self._tasks.remove(x)
+        if x.service is not None and x in x.service.tasks:
+            x.service.tasks.remove(x)
+            x.service.steady = False
+
+    def task_sim(self, task: Any) -> _TaskSim | None:
+        return self._by_task.get(id(task))
+
+    # ---- services ---------------------------------------------------------------------------
+
+    def create_service(self, service: Any, backend: Any, now: float) -> None:
+        """Track a service moto just created: its first deployment starts now."""
+        s = _ServiceSim(service=service, backend=backend, deployments=[])
+        self._services.append(s)
+        self._by_service[id(service)] = s
+        self._new_deployment(s, now, task_definition=service.task_definition)
+        self._render(s)
+
+    def service_sim(self, service: Any) -> _ServiceSim | None:
+        return self._by_service.get(id(service))
+
+    def update_service(self, s: _ServiceSim, now: float, *, new_deployment: bool) -> None:
+        """Apply an UpdateService: a new PRIMARY deployment, or a new desiredCount for the PRIMARY."""
+        if new_deployment:
+            self._new_deployment(s, now, task_definition=s.service.task_definition)
+        s.primary.desired_count = s.service.desired_count
+        s.primary.updated_at = now
+        s.steady = False
+        self._render(s)
+
+    def delete_service(self, s: _ServiceSim, now: float) -> None:
+        """DRAINING now; tasks stop at the next scheduling pass, INACTIVE after the start time."""
+        s.service.status = "DRAINING"
+        s.service.desired_count = 0
+        s.inactive_at = now + self.options.task_start_seconds
+        self._render(s)
+
+    def _make_inactive(self, s: _ServiceSim) -> None:
+        for x in list(s.tasks):
+            self.stop(
+                x,
+                s.inactive_at or self._clock,
+                reason="Service deleted",
+                code="ServiceSchedulerInitiated",
+            )
+        s.service.status = "INACTIVE"
+        s.inactive_at = None
+        s.deployments = []
+        self._render(s)
+        self._services.remove(s)
+        self._by_service.pop(id(s.service), None)
+
+    def _new_deployment(
+        self, s: _ServiceSim, t: float, *, task_definition: str, reason: str = ""
+    ) -> _Deployment:
+        d = _Deployment(
+            id=_new_deployment_id(),
+            task_definition=task_definition,
+            created_at=t,
+            updated_at=t,
+            desired_count=s.service.desired_count,
+        )
+        d.rollout_state_reason = reason or f"ECS deployment {d.id} in progress."
+        s.deployments.insert(0, d)
+        s.steady = False
+        return d
+
+    def _schedule(self, s: _ServiceSim, t: float) -> None:
+        """One pass of the service scheduler: stop what may stop, launch what may launch."""
+        service = s.service
+        if service.status == "DRAINING":
+            running = [x for x in s.tasks]
+            if running:
+                self._stop_batch(s, running, t, reason="Service deletion")
+            self._render(s)
+            return
+        primary = s.primary
+        desired = int(service.desired_count or 0)
+        primary.desired_count = desired
+        config = service.deployment_configuration
+        max_alive = desired * int(config.get("maximumPercent", 200)) // 100
+        min_healthy = math.ceil(desired * int(config.get("minimumHealthyPercent", 100)) / 100)
+
+        to_stop: list[_TaskSim] = []
+        old = [x for x in s.tasks if x.deployment is not primary]
+        # Old tasks that serve nobody go at once; serving ones only while enough stay healthy.
+        to_stop += [x for x in old if not x.healthy]
+        healthy = sum(1 for x in s.tasks if x.healthy)
+        for x in old:
+            if x.healthy and healthy - 1 >= min_healthy:
+                to_stop.append(x)
+                healthy -= 1
+        mine = [x for x in s.tasks if x.deployment is primary]
+        surplus = len(mine) - desired
+        if surplus > 0:
+            # Scale in: the ones not yet running go first.
+            to_stop += sorted(mine, key=lambda x: x.status == "RUNNING")[:surplus]
+        if to_stop:
+            self._stop_batch(
+                s, to_stop, t, reason=f"Scaling activity initiated by (deployment {primary.id})"
+            )
+
+        # The circuit breaker "stops launching new tasks" once it has failed the deployment.
+        if primary.rollout_state != "FAILED":
+            mine = [x for x in s.tasks if x.deployment is primary]
+            count = min(desired - len(mine), max_alive - len(s.tasks))
+            if count > 0:
+                self._launch_batch(s, primary, count, t)
+        self._check_steady(s, t)
+        self._render(s)
+
+    def _launch_batch(self, s: _ServiceSim, d: _Deployment, count: int, t: float) -> None:
+        service = s.service
+        backend = s.backend
+        task_definition = backend.describe_task_definition(d.task_definition)
+        cluster = backend._get_cluster(service.cluster_name)
+        tags: list[dict[str, str]] = []
+        if service.propagate_tags == "SERVICE":
+            tags = list(service.tags)
+        elif service.propagate_tags == "TASK_DEFINITION":
+            tags = list(task_definition.tags)
+        capacity = (service.capacity_provider_strategy or [{}])[0].get("capacityProvider")
+        launched = [
+            self.launch(
+                backend=backend,
+                cluster=cluster,
+                task_definition=task_definition,
+                now=t,
+                launch_type=service.launch_type or "",
+                network_configuration=service.network_configuration or None,
+                started_by=d.id,
+                group=f"service:{service.name}",
+                tags=tags,
+                platform_version=service.platform_version,
+                capacity_provider_name=capacity,
+                enable_execute_command=bool(service.enable_execute_command),
+                service=s,
+                deployment=d,
+            )
+            for _ in range(count)
+        ]
+        ids = " ".join(f"(task {x.task.id})" for x in launched)
+        self._event(s, t, f"(service {service.name}) has started {count} tasks: {ids}.")
+        d.updated_at = t
+
+    def _stop_batch(self, s: _ServiceSim, tasks: list[_TaskSim], t: float, *, reason: str) -> None:
+        ids = " ".join(f"(task {x.task.id})" for x in tasks)
+        for x in tasks:
+            self.stop(x, t, reason=reason, code="ServiceSchedulerInitiated")
+        self._event(
+            s, t, f"(service {s.service.name}) has stopped {len(tasks)} running tasks: {ids}."
+        )
+
+    def _task_failed(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
+        d.failed_tasks += 1
+        d.updated_at = t
+        breaker = s.service.deployment_configuration.get("deploymentCircuitBreaker") or {}
+        if d is not s.primary or d.rollout_state != "IN_PROGRESS" or not breaker.get("enable"):
+            return
+        if d.failed_tasks < _circuit_breaker_threshold(int(s.service.desired_count or 0)):
+            return
+        name = s.service.name
+        d.rollout_state = "FAILED"
+        d.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
+        self._event(
+            s, t, f"(service {name}) deployment {d.id} deployment failed: tasks failed to start."
+        )
+        target = s.last_completed
+        if breaker.get("rollback") and target is not None:
+            self._event(s, t, f"(service {name}) rolling back to deployment {target.id}.")
+            s.service.task_definition = target.task_definition
+            self._new_deployment(
+                s,
+                t,
+                task_definition=target.task_definition,
+                reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
+            )
+
+    def _check_steady(self, s: _ServiceSim, t: float) -> None:
+        primary = s.primary
+        if primary.rollout_state == "FAILED":
+            return
+        desired = int(s.service.desired_count or 0)
+        if len(s.tasks) != desired or not all(
+            x.deployment is primary and x.healthy for x in s.tasks
+        ):
+            return
+        s.deployments = [primary]
+        if primary.rollout_state == "IN_PROGRESS":
+            primary.rollout_state = "COMPLETED"
+            primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
+            primary.updated_at = t
+            s.last_completed = primary
+        if not s.steady:
+            s.steady = True
+            self._event(s, t, f"(service {s.service.name}) has reached a steady state.")
+
+    def _event(self, s: _ServiceSim, t: float, message: str) -> None:
+        events = s.service.events
+        events.insert(0, {"id": str(uuid.uuid4()), "createdAt": _dt(t), "message": message})
+        del events[MAX_EVENTS:]
+
+    def _render(self, s: _ServiceSim) -> None:
+        """Write counts and deployments onto moto's Service, which DescribeServices serves."""
+        service = s.service
+        service.running_count = sum(1 for x in s.tasks if x.status == "RUNNING")
+        service.pending_count = sum(1 for x in s.tasks if x.status in ("PROVISIONING", "PENDING"))
+        deployments = []
+        for i, d in enumerate(s.deployments):
+            mine = [x for x in s.tasks if x.deployment is d]
+            deployments.append(
+                {
+                    "id": d.id,
+                    "status": "PRIMARY" if i == 0 else "ACTIVE",
+                    "taskDefinition": d.task_definition,
+                    "desiredCount": d.desired_count if i == 0 else len(mine),
+                    "pendingCount": sum(1 for x in mine if x.status in ("PROVISIONING", "PENDING")),
+                    "runningCount": sum(1 for x in mine if x.status == "RUNNING"),
+                    "failedTasks": d.failed_tasks,
+                    "createdAt": _dt(d.created_at),
+                    "updatedAt": _dt(d.updated_at),
+                    "launchType": service.launch_type,
+                    "platformVersion": service.platform_version,
+                    "platformFamily": "Linux" if service.launch_type == "FARGATE" else None,
+                    "networkConfiguration": service.network_configuration or None,
+                    "rolloutState": d.rollout_state,
+                    "rolloutStateReason": d.rollout_state_reason,
+                }
+            )
+        service.deployments = deployments
+
+    # ---- network, load balancers, cluster counters ------------------------------------------
+
+    @staticmethod
+    def _private_ip(task: Any) -> str | None:
+        for attachment in task.attachments:
+            for detail in attachment.get("details", []):
+                if detail["name"] == "privateIPv4Address":
+                    return str(detail["value"])
+        return None
+
+    @staticmethod
+    def _availability_zone(
+        backend: Any, network_configuration: dict[str, Any] | None
+    ) -> str | None:
+        subnets = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get(
+            "subnets"
+        ) or []
+        if not subnets:
+            return None
+        ec2 = ec2_backends[backend.account_id][backend.region_name]
+        try:
+            return str(ec2.get_subnet(subnets[0]).availability_zone)
+        except Exception:  # a subnet moto does not know: the task still runs, just without an AZ
+            return None
+
+    def _release_network_interface(self, x: _TaskSim) -> None:
+        # ECS deletes a Fargate task's ENI when the task stops.
+        ec2 = ec2_backends[x.backend.account_id][x.backend.region_name]
+        for attachment in x.task.attachments:
+            for detail in attachment.get("details", []):
+                if detail["name"] == "networkInterfaceId":
+                    ec2.enis.pop(detail["value"], None)
+            attachment["status"] = "DELETED"
+
+    def _register_targets(self, x: _TaskSim) -> None:
+        ip = self._private_ip(x.task)
+        if x.service is None or ip is None:
+            return
+        elbv2 = elbv2_backends[x.backend.account_id][x.backend.region_name]
+        for lb in x.service.service.load_balancers or []:
+            arn = lb.get("targetGroupArn")
+            group = elbv2.target_groups.get(arn) if arn else None
+            if group is None:
+                continue
+            port = int(lb.get("containerPort") or group.port or 80)
+            group.register([{"Id": ip, "Port": port}])
+            x.targets.append((arn, ip, port))
+            if x.outcome == "exit1":
+                self._unhealthy_targets.add((arn, ip))
+
+    def _deregister_targets(self, x: _TaskSim) -> None:
+        elbv2 = elbv2_backends[x.backend.account_id][x.backend.region_name]
+        for arn, ip, port in x.targets:
+            group = elbv2.target_groups.get(arn)
+            if group is not None and ip in group.targets:
+                group.deregister([{"Id": ip, "Port": port}])
+            self._unhealthy_targets.discard((arn, ip))
+        x.targets.clear()
+
+    def target_unhealthy(self, target_group_arn: str, target_id: str) -> bool:
+        return (target_group_arn, target_id) in self._unhealthy_targets
+
+    def _count_clusters(self) -> None:
+        backends = {id(s.backend): s.backend for s in self._services}
+        backends.update({id(x.backend): x.backend for x in self._tasks})
+        for backend in backends.values():
+            for cluster in backend.clusters.values():
+                cluster.running_tasks_count = 0
+                cluster.pending_tasks_count = 0
+                cluster.active_services_count = sum(
+                    1
+                    for s in backend.services.values()
+                    if s.cluster_name == cluster.name and s.status == "ACTIVE"
+                )
+        for x in self._tasks:
+            cluster = x.backend.clusters.get(x.task.cluster_name)
+            if cluster is None:
+                continue
+            if x.status == "RUNNING":
+                cluster.running_tasks_count += 1
+            else:
+                cluster.pending_tasks_count += 1
+
+
+# ---- the request layer: moto's ECS handlers routed through the simulation --------------------
+
+_active: EcsSimulation | None = None
+_clock: Callable[[], float] | None = None
+_originals: dict[tuple[type, str], Any] = {}
+
+
+def _sim() -> EcsSimulation:
+    assert _active is not None, "local-aws: the ECS simulation is not installed"
+    return _active
+
+
+def _now() -> float:
+    assert _clock is not None
+    return _clock()
+
+
+def _merged_deployment_configuration(
+    current: dict[str, Any] | None, given: dict[str, Any] | None
+) -> dict[str, Any]:
+    merged = {
+        k: (dict(v) if isinstance(v, dict) else v)
+        for k, v in (current or DEFAULT_DEPLOYMENT_CONFIGURATION).items()
+    }
+    for key, value in (given or {}).items():
+        merged[key] = dict(value) if isinstance(value, dict) else value
+    return merged
+
+
+def _network_configuration(given: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not given:
+        return None
+    vpc = dict(given.get("awsvpcConfiguration") or {})
+    vpc.setdefault("assignPublicIp", "DISABLED")
+    return {**given, "awsvpcConfiguration": vpc}
+
+
+def _with_security_groups(network_configuration: dict[str, Any] | None) -> dict[str, Any] | None:
+    # securityGroups may be left out (ECS then uses the VPC's default group); moto's ENI needs a list.
+    if not network_configuration:
+        return None
+    vpc = {"securityGroups": [], **(network_configuration.get("awsvpcConfiguration") or {})}
+    return {**network_configuration, "awsvpcConfiguration": vpc}
+
+
+def _moto(response: EC2ContainerServiceResponse, action: str) -> Any:
+    """moto's own handler for ``action``, for the requests where it does the right thing."""
+    return _originals[(EC2ContainerServiceResponse, action)](response)
+
+
+def _payload(result: ActionResult) -> dict[str, Any]:
+    payload = result.result
+    assert isinstance(payload, dict)
+    return payload
+
+
+def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    cluster = backend._get_cluster(self._get_param("cluster", "default"))
+    name = self._get_param("serviceName")
+    existing = backend.services.get(f"{cluster.name}:{name}")
+    if existing is not None and existing.status != "INACTIVE":
+        raise InvalidParameterException("Creation of service was not idempotent.")
+    task_definition = self._get_param("taskDefinition")
+    deployment_controller = (self._get_param("deploymentController") or {}).get("type", "ECS")
+    if task_definition and deployment_controller == "ECS":
+        td = backend.describe_task_definition(task_definition)
+        if td.network_mode == "awsvpc" and not self._get_param("networkConfiguration"):
+            raise InvalidParameterException(
+                "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+            )
+    result: ActionResult = _moto(self, "create_service")
+    service: Any = _payload(result)["service"]
+    now = _now()
+    service.created_at = _dt(now)
+    service.created_by = f"arn:aws:iam::{backend.account_id}:root"
+    service.deployment_configuration = _merged_deployment_configuration(
+        None, self._get_param("deploymentConfiguration")
+    )
+    service.network_configuration = (
+        _network_configuration(self._get_param("networkConfiguration")) or {}
+    )
+    service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+    service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+    service.enable_ecs_managed_tags = bool(self._get_param("enableECSManagedTags", False))
+    service.capacity_provider_strategy = self._get_param("capacityProviderStrategy") or []
+    service.placement_constraints = self._get_param("placementConstraints") or []
+    service.placement_strategy = self._get_param("placementStrategy") or []
+    service.platform_family = "Linux" if service.launch_type == "FARGATE" else None
+    if service.launch_type == "FARGATE" and not service.platform_version:
+        service.platform_version = "LATEST"
+    if service.deployment_controller.get("type", "ECS") == "ECS" and service.task_definition:
+        _sim().create_service(service, backend, now)
+    return result
+
+
+def _update_service(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    service: Any = backend._get_service(
+        self._get_param("cluster", "default"), self._get_param("service")
+    )
+    if service.status != "ACTIVE":
+        raise ECSException("ServiceNotActiveException", "Service was not ACTIVE.")
+    new_deployment = bool(self._get_param("forceNewDeployment", False))
+    task_definition = self._get_param("taskDefinition")
+    if task_definition:
+        arn = backend.describe_task_definition(task_definition).arn
+        new_deployment |= arn != service.task_definition
+        service.task_definition = arn
+    desired = self._get_param("desiredCount")
+    if desired is not None:
+        service.desired_count = int(desired)
+    if self._get_param("deploymentConfiguration") is not None:
+        service.deployment_configuration = _merged_deployment_configuration(
+            service.deployment_configuration, self._get_param("deploymentConfiguration")
+        )
+    network = _network_configuration(self._get_param("networkConfiguration"))
+    if network is not None:
+        service._validate_network(network)
+        new_deployment |= network != service.network_configuration
+        service.network_configuration = network
+    for param, attribute, deploys in (
+        ("platformVersion", "platform_version", True),
+        ("loadBalancers", "load_balancers", True),
+        ("healthCheckGracePeriodSeconds", "health_check_grace_period_seconds", False),
+        ("enableExecuteCommand", "enable_execute_command", False),
+        ("enableECSManagedTags", "enable_ecs_managed_tags", False),
+        ("propagateTags", "propagate_tags", False),
+        ("capacityProviderStrategy", "capacity_provider_strategy", False),
+        ("placementConstraints", "placement_constraints", False),
+        ("placementStrategy", "placement_strategy", False),
+        ("serviceRegistries", "service_registries", False),
+    ):
+        value = self._get_param(param)
+        if value is not None:
+            new_deployment |= deploys and value != getattr(service, attribute, None)
+            setattr(service, attribute, value)
+    s = _sim().service_sim(service)
+    if s is not None:
+        _sim().update_service(s, _now(), new_deployment=new_deployment)
+    return ActionResult({"service": service})
+
+
+def _delete_service(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    service = backend._get_service(
+        self._get_param("cluster", "default"), self._get_param("service")
+    )
+    s = _sim().service_sim(service)
+    if s is None or service.status != "ACTIVE":
+        deleted: ActionResult = _moto(self, "delete_service")
+        return deleted
+    if service.desired_count > 0 and not self._get_param("force", False):
+        raise InvalidParameterException("The service cannot be stopped while it is scaled above 0.")
+    _sim().delete_service(s, _now())
+    return ActionResult({"service": service})
+
+
+def _list_services(self: EC2ContainerServiceResponse) -> ActionResult:
+    result: ActionResult = _moto(self, "list_services")
+    backend = self.ecs_backend
+    inactive = {s.arn for s in backend.services.values() if s.status == "INACTIVE"}
+    arns = [arn for arn in _payload(result)["serviceArns"] if arn not in inactive]
+    return ActionResult({"serviceArns": arns})
+
+
+def _run_task(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    cluster = backend._get_cluster(self._get_param("cluster", "default"))
+    task_definition = backend.describe_task_definition(self._get_param("taskDefinition"))
+    launch_type = self._get_param("launchType")
+    strategy = (
+        self._get_param("capacityProviderStrategy")
+        or cluster.default_capacity_provider_strategy
+        or []
+    )
+    if launch_type and self._get_param("capacityProviderStrategy"):
+        raise InvalidParameterException(
+            "Specify either Launch Type or Capacity Provider Strategy, but not both."
+        )
+    capacity = strategy[0]["capacityProvider"] if strategy and not launch_type else None
+    launch_type = launch_type or ("" if capacity else "EC2")
+    fargate = launch_type == "FARGATE" or capacity in ("FARGATE", "FARGATE_SPOT")
+    if not fargate and not backend.container_instances.get(cluster.name):
+        return ActionResult(
+            {
+                "tasks": [],
+                "failures": [{"reason": "No Container Instances were found in your cluster."}],
+            }
+        )
+    network = _network_configuration(self._get_param("networkConfiguration"))
+    if task_definition.network_mode == "awsvpc" and not network:
+        raise InvalidParameterException(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        )
+    now = _now()
+    launched = [
+        _sim().launch(
+            backend=backend,
+            cluster=cluster,
+            task_definition=task_definition,
+            now=now,
+            launch_type=launch_type,
+            network_configuration=network,
+            started_by=self._get_param("startedBy") or "",
+            group=self._get_param("group"),
+            tags=self._get_param("tags"),
+            overrides=self._get_param("overrides"),
+            platform_version=self._get_param("platformVersion"),
+            capacity_provider_name=capacity,
+            enable_execute_command=bool(self._get_param("enableExecuteCommand", False)),
+        )
+        for _ in range(int(self._get_param("count", 1) or 1))
+    ]
+    return ActionResult({"tasks": [x.task for x in launched], "failures": []})
+
+
+def _stop_task(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    cluster = backend._get_cluster(self._get_param("cluster", "default"))
+    task_id = self._get_param("task").split("/")[-1]
+    for task in backend.tasks.get(cluster.name, {}).values():
+        if task.id == task_id:
+            x = _sim().task_sim(task)
+            if x is None:
+                break
+            if task.last_status != "STOPPED":
+                reason = self._get_param("reason") or "Task stopped by user"
+                _sim().stop(x, _now(), reason=reason, code="UserInitiated")
+            return ActionResult({"task": task})
+    stopped: ActionResult = _moto(self, "stop_task")
+    return stopped
+
+
+def _list_tasks(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    cluster = backend._get_cluster(self._get_param("cluster", "default"))
+    family = self._get_param("family")
+    started_by = self._get_param("startedBy")
+    service_name = self._get_param("serviceName")
+    instance = self._get_param("containerInstance")
+    launch_type = self._get_param("launchType")
+    # ECS: "The default status filter is RUNNING."
+    desired = self._get_param("desiredStatus") or "RUNNING"
+    if service_name:
+        backend._get_service(cluster.name, service_name)  # ServiceNotFoundException, as ECS answers
+    arns = []
+    for task in backend.tasks.get(cluster.name, {}).values():
+        td_family = task.task_definition_arn.split("/")[-1].rsplit(":", 1)[0]
+        if (
+            (family and td_family != family)
+            or (started_by and task.started_by != started_by)
+            or (service_name and task.group != f"service:{service_name.split('/')[-1]}")
+            or (instance and instance not in (task.container_instance_arn or ""))
+            or (launch_type and task.launch_type != launch_type)
+            or task.desired_status != desired
+        ):
+            continue
+        arns.append(task.task_arn)
+    return ActionResult(
+        _page(arns, self._get_param("maxResults"), self._get_param("nextToken"), "taskArns")
+    )
+
+
+def _register_task_definition(self: EC2ContainerServiceResponse) -> ActionResult:
+    result: ActionResult = _moto(self, "register_task_definition")
+    td: Any = _payload(result)["taskDefinition"]
+    backend = self.ecs_backend
+    td.registered_at = _dt(_now())
+    td.registered_by = f"arn:aws:iam::{backend.account_id}:root"
+    for c in td.container_definitions:
+        c.setdefault("systemControls", [])
+        for mapping in c.get("portMappings") or []:
+            mapping.setdefault("protocol", "tcp")
+            # Under awsvpc "hostPort" can be left blank or it must be the same value as containerPort.
+            if td.network_mode == "awsvpc" and "containerPort" in mapping:
+                mapping.setdefault("hostPort", mapping["containerPort"])
+    td.requires_attributes = [{"name": name} for name in _required_attributes(td)]
+    if td.tags:
+        _payload(result).setdefault("tags", td.tags)
+    return result
+
+
+def _required_attributes(td: Any) -> list[str]:
+    """The capabilities ECS derives from a task definition (the common ones)."""
+    names = ["com.amazonaws.ecs.capability.docker-remote-api.1.18"]
+    if td.network_mode == "awsvpc":
+        names += ["ecs.capability.task-eni"]
+    if getattr(td, "task_role_arn", None):
+        names += ["com.amazonaws.ecs.capability.task-iam-role"]
+    for c in td.container_definitions:
+        if (c.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            names += [
+                "com.amazonaws.ecs.capability.logging-driver.awslogs",
+                "com.amazonaws.ecs.capability.docker-remote-api.1.19",
+            ]
+            if getattr(td, "execution_role_arn", None):
+                names += ["ecs.capability.execution-role-awslogs"]
+        if c.get("healthCheck"):
+            names += ["ecs.capability.container-health-check"]
+        for secret in c.get("secrets") or []:
+            kind = "ssm" if ":ssm:" in str(secret.get("valueFrom", "")) else "asm"
+            names += [f"ecs.capability.secrets.{kind}.environment-variables"]
+    return list(dict.fromkeys(names))
+
+
+def _list_task_definitions(self: EC2ContainerServiceResponse) -> ActionResult:
+    backend = self.ecs_backend
+    family = self._get_param("familyPrefix")
+    status = self._get_param("status") or "ACTIVE"
+    definitions = [
+        td
+        for revisions in backend.task_definitions.values()
+        for td in revisions.values()
+        if (family is None or td.family == family) and td.status == status
+    ]
+    # ECS: lexicographically by family, ascending by revision; DESC reverses both.
+    definitions.sort(
+        key=lambda td: (td.family, td.revision), reverse=self._get_param("sort") == "DESC"
+    )
+    arns = [td.arn for td in definitions]
+    return ActionResult(
+        _page(
+            arns, self._get_param("maxResults"), self._get_param("nextToken"), "taskDefinitionArns"
+        )
+    )
+
+
+def _page(items: list[str], max_results: Any, token: Any, key: str) -> dict[str, Any]:
+    start = int(token) if token else 0
+    size = int(max_results) if max_results else 100
+    page: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        page["nextToken"] = str(start + size)
+    return page
+
+
+def _describe_task_definition_backend(self: Any, task_definition_str: str) -> Any:
+    """Backend lookup: family:revision (or ARN) as given, a bare family to its newest ACTIVE one."""
+    name = task_definition_str.split("/")[-1]
+    if ":" in name:
+        family, rev = name.rsplit(":", 1)
+        try:
+            revision = int(rev)
+        except ValueError:
+            raise EcsClientException(f"Invalid revision number. Number: {rev}") from None
+        revisions = self.task_definitions.get(family, {})
+        if revision in revisions:
+            return revisions[revision]
+        raise TaskDefinitionNotFoundException()
+    active = [td for td in self.task_definitions.get(name, {}).values() if td.status == "ACTIVE"]
+    if not active:
+        raise TaskDefinitionNotFoundException()
+    return max(active, key=lambda td: td.revision)
+
+
+def _health_for(
+    self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any
+) -> FakeHealthStatus:
+    health: FakeHealthStatus = _originals[(FakeTargetGroup, "health_for")](
+        self, target, ec2_backend
+    )
+    if (
+        health.status == "healthy"
+        and _active is not None
+        and _active.target_unhealthy(self.arn, target["Id"])
+    ):
+        return FakeHealthStatus(
+            health.instance_id,
+            health.port,
+            self.health_check_port,
+            "unhealthy",
+            "Target.FailedHealthChecks",
+            "Health checks failed",
+        )
+    return health
+
+
+_PATCHES: dict[tuple[type, str], Any] = {
+    (EC2ContainerServiceResponse, "create_service"): _create_service,
+    (EC2ContainerServiceResponse, "update_service"): _update_service,
+    (EC2ContainerServiceResponse, "delete_service"): _delete_service,
+    (EC2ContainerServiceResponse, "list_services"): _list_services,
+    (EC2ContainerServiceResponse, "run_task"): _run_task,
+    (EC2ContainerServiceResponse, "stop_task"): _stop_task,
+    (EC2ContainerServiceResponse, "list_tasks"): _list_tasks,
+    (EC2ContainerServiceResponse, "register_task_definition"): _register_task_definition,
+    (EC2ContainerServiceResponse, "list_task_definitions"): _list_task_definitions,
+    (
+        ecs_models.EC2ContainerServiceBackend,
+        "describe_task_definition",
+    ): _describe_task_definition_backend,
+    (FakeTargetGroup, "health_for"): _health_for,
+}
+
+
+def install(simulation: EcsSimulation, clock: Callable[[], float]) -> None:
+    """Route moto's ECS handlers through ``simulation`` (process-wide: moto's backends are global)."""
+    global _active, _clock
+    if _active is not None and _active is not simulation:
+        raise RuntimeError("local-aws: another ECS simulation is already installed in this process")
+    _active, _clock = simulation, clock
+    for (owner, name), replacement in _PATCHES.items():
+        _originals.setdefault((owner, name), owner.__dict__[name])
+        setattr(owner, name, replacement)
+
+
+def uninstall() -> None:
+    """Give moto its own handlers back."""
+    global _active, _clock
+    for (owner, name), original in _originals.items():
+        setattr(owner, name, original)
+    _originals.clear()
+    _active, _clock = None, None
