@@ -63,7 +63,8 @@ def render_environment(name: str, doc: Document | None) -> RenderedEnvironment:
     if doc is None:
         return RenderedEnvironment(Environment(name=name, cluster=""), variables_known=False)
     value = doc.value
-    problems = [doc.problem(p, m) for p, m in schemas.check("environment", value)]
+    # null means "not set" here too; variables keep their nulls (a null variable unsets a key)
+    problems = [doc.problem(p, m) for p, m in schemas.check("environment", strip_nulls(value))]
     data: Mapping[str, Any] = value if isinstance(value, dict) else {}
     sync = data.get("sync") if isinstance(data.get("sync"), dict) else {}
     assert isinstance(sync, dict)
@@ -164,9 +165,10 @@ def render_service(
 
 
 def _deploy_spec(doc: Document) -> tuple[DeploySpec, list[Problem]]:
-    problems = [doc.problem(p, m) for p, m in schemas.check("deploy", doc.value)]
     data: Mapping[str, Any] = doc.value if isinstance(doc.value, dict) else {}
-    raw = strip_nulls(dict(data))
+    raw = strip_nulls(dict(data)) if data else doc.value
+    problems = [doc.problem(p, m) for p, m in schemas.check("deploy", raw)]
+    raw = raw if isinstance(raw, dict) else {}
     try:
         strategy = Strategy(raw.get("strategy"))
     except ValueError:

@@ -1,0 +1,80 @@
+"""``ecs-gitops validate`` as a user runs it: a subprocess on real folders."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+REPOS = ROOT / "tests" / "data" / "repos"
+
+
+def validate(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_examples_are_clean() -> None:
+    done = validate(ROOT / "examples")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        "2 environments, 6 services: no problems\n",
+        "",
+    )
+
+
+def test_seed_manifests_are_clean() -> None:
+    done = validate(REPOS / "seed")
+    assert (done.returncode, done.stdout) == (0, "2 environments, 3 services: no problems\n")
+
+
+def test_broken_seed_manifests_are_reported_as_file_line() -> None:
+    done = validate(REPOS / "seed-broken")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        # the seed's JSON service definition leaves "myapp" unquoted
+        "staging/web/service.json:3: invalid JSON: Expecting value (column 20)",
+        # the seed's first YAML task definition indents its container's keys by one space
+        "staging/web/task-definition.yaml:5: invalid YAML: while parsing a block mapping; did not find expected key",
+    ]
+    assert done.stderr == "1 environment, 1 service: 2 problems (1 invalid service)\n"
+
+
+def test_controller_folder_and_git_are_never_read(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "minimal", repo)
+    for folder in (".ecs-gitops/status/staging", ".git"):
+        (repo / folder).mkdir(parents=True)
+        (repo / folder / "web.yaml").write_text("{{{ not yaml")
+    (repo / "staging" / "web" / "README.md").write_text("not a manifest")
+    done = validate(repo)
+    assert (done.returncode, done.stdout) == (0, "1 environment, 2 services: no problems\n")
+
+
+def test_a_mistake_in_a_copy_of_the_examples(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo)
+    service = repo / "production" / "web" / "service.yaml"
+    service.write_text(service.read_text().replace("desiredCount: 2", "desiredCount: two"))
+    done = validate(repo)
+    assert done.returncode == 1
+    assert (
+        done.stdout
+        == "production/web/service.yaml:3: desiredCount: expected an integer, got 'two'\n"
+    )
+
+
+def test_missing_path_is_one_line() -> None:
+    done = validate(ROOT / "no-such-folder")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith("ecs-gitops validate: read config repository ")
+    assert done.stderr.endswith("no-such-folder: not a directory\n")
