@@ -170,7 +170,7 @@ def _deploy_spec(doc: Document) -> tuple[DeploySpec, list[Problem]]:
     problems = [doc.problem(p, m) for p, m in schemas.check("deploy", raw)]
     raw = raw if isinstance(raw, dict) else {}
     try:
-        strategy = Strategy(raw.get("strategy"))
+        strategy = Strategy(str(raw.get("strategy")))
     except ValueError:
         strategy = Strategy.ROLLING  # placeholder: the schema problem above says what is wrong
         raw.pop("strategy", None)
