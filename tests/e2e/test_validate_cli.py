@@ -78,3 +78,8 @@ def test_missing_path_is_one_line() -> None:
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith("ecs-gitops validate: read config repository ")
     assert done.stderr.endswith("no-such-folder: not a directory\n")
+
+
+def test_repo_layout_skeleton_is_clean() -> None:
+    done = validate(ROOT / "repo-layout" / "skeleton")
+    assert (done.returncode, done.stdout) == (0, "1 environment, 1 service: no problems\n")
