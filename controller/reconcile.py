@@ -20,7 +20,7 @@ from controller.aws.ecs import EcsApi
 from controller.aws.live import fetch_live
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import load_repo
-from controller.core.model import DesiredService, Environment, RepoState, Strategy
+from controller.core.model import DesiredService, Environment, RepoState
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.errors import EcsGitopsError
@@ -34,7 +34,7 @@ from controller.status.records import (
     status_path,
 )
 from controller.strategies.base import RolloutContext, drive
-from controller.strategies.rolling import RollingRollout
+from controller.strategies.registry import rollout_for
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class ServiceResult:
     digest: str | None = None
     desired: DesiredService | None = None
     deployed: bool = False
+    # the status file already says all there is to say (a held marker): leave it as it is
+    keep_status: bool = False
 
 
 @dataclass
@@ -160,7 +162,7 @@ def _reconcile_service(
     live_arn = (live.service or {}).get("taskDefinition")
     base = ServiceResult(
         key,
-        Outcome(Result.SYNCED, "in sync", task_definition_arn=live_arn),
+        Outcome(Result.SYNCED, f"in sync with git at {live_arn}", task_definition_arn=live_arn),
         action=str(plan.action),
         fingerprint=fingerprint,
         digest=plan.digest,
@@ -170,7 +172,11 @@ def _reconcile_service(
     previous = tree.statuses.get(key)
 
     if plan.action == Action.IN_SYNC:
-        if previous is not None and previous.result == Result.SYNCED and previous.desiredState == fingerprint:
+        if (
+            previous is not None
+            and previous.result == Result.SYNCED
+            and previous.desiredState == fingerprint
+        ):
             # keep what the last deploy said, so that an unchanged pass rewrites nothing
             return replace(base, outcome=replace(base.outcome, message=previous.message))
         return base
@@ -183,7 +189,10 @@ def _reconcile_service(
             f"push a fix or revert, or delete {marker_path(key)} to try again"
         )
         return replace(
-            base, outcome=Outcome(result, message, task_definition_arn=live_arn), action="held"
+            base,
+            outcome=Outcome(result, message, task_definition_arn=live_arn),
+            action="held",
+            keep_status=previous is not None,
         )
     if plan.action == Action.REPLACE:
         fields = ", ".join(c.path for c in plan.changes if c.replace)
@@ -241,8 +250,9 @@ def _roll_out(
         poll_seconds=options.poll_seconds,
         report=report,
     )
-    if desired.deploy.strategy == Strategy.ROLLING:
-        return drive(RollingRollout(ctx), ctx)
+    rollout = rollout_for(ctx)
+    if rollout is not None:
+        return drive(rollout, ctx)
     return Outcome(
         Result.OUT_OF_SYNC,
         f"strategy {desired.deploy.strategy} is not supported by this version of ecs-gitops",
@@ -322,6 +332,8 @@ def _status_changes(
     at = now_rfc3339()
     for r in results:
         previous = tree.statuses.get(r.key)
+        if r.keep_status:
+            continue
         if r.action == "prune":
             if r.outcome.result == Result.SYNCED:
                 changes[status_path(r.key)] = None
@@ -387,6 +399,6 @@ def _commit_message(results: Sequence[ServiceResult]) -> str:
     for r in results:
         counts[str(r.outcome.result)] = counts.get(str(r.outcome.result), 0) + 1
     summary = ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
-    lines = [f"ecs-gitops: status ({summary})", ""]
+    lines = [f"status: {summary}", ""]
     lines += [f"{r.key}: {r.outcome.result}" for r in results if r.action not in ("in-sync",)]
     return "\n".join(lines).rstrip() + "\n"

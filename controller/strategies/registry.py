@@ -1,0 +1,24 @@
+"""Which state machine rolls out which deploy.yaml ``strategy``.
+
+Purely a lookup; the rollouts themselves do I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from controller.core.model import Strategy
+from controller.strategies.base import Progress, Rollout, RolloutContext
+from controller.strategies.rolling import RollingRollout
+
+RolloutFactory = Callable[[RolloutContext, Progress | None], Rollout]
+
+ROLLOUTS: dict[Strategy, RolloutFactory] = {
+    Strategy.ROLLING: RollingRollout,
+}
+
+
+def rollout_for(ctx: RolloutContext, progress: Progress | None = None) -> Rollout | None:
+    """A new (or, with ``progress``, resumed) rollout for the service's strategy; None if unknown."""
+    factory = ROLLOUTS.get(ctx.desired.deploy.strategy)
+    return None if factory is None else factory(ctx, progress)
