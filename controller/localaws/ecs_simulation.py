@@ -33,6 +33,8 @@ What is simulated, as real ECS does it:
   unhealthy for failing images) and deregister them when they stop.
 - DeleteService: DRAINING, tasks stopped, INACTIVE after ``task_start_seconds``; the name can be
   reused. Settings given at CreateService/UpdateService are kept and returned, with ECS's defaults.
+- Stopped tasks stay visible to DescribeTasks/ListTasks for an hour, then are forgotten; a stopped
+  Fargate task's network interface is deleted.
 - Task definitions carry registeredAt, registeredBy, requiresAttributes, protocol tcp and, under
   awsvpc, hostPort = containerPort; lookup by family returns the newest ACTIVE revision;
   ListTaskDefinitions honours familyPrefix, status, sort and pagination.
@@ -51,6 +53,7 @@ import fnmatch
 import math
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +79,8 @@ DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
 }
 MAX_EVENTS = 100  # DescribeServices returns the latest 100 events
 FARGATE_PLATFORM_VERSION = "1.4.0"  # what "LATEST" resolves to on a running Fargate task
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+STOPPED_TASK_RETENTION_SECONDS = 3600.0  # ECS shows stopped tasks for about an hour
 EXITED = "Essential container in task exited"
 
 
@@ -106,6 +111,7 @@ class _Deployment:
     failed_tasks: int = 0
     desired_count: int = 0
     updated_at: float = 0.0
+    rollback: bool = False  # started by the circuit breaker: a failed rollback is not rolled back
 
 
 @dataclass
@@ -171,6 +177,7 @@ class EcsSimulation:
         self._by_task: dict[int, _TaskSim] = {}  # id(moto task) -> simulation
         self._by_service: dict[int, _ServiceSim] = {}  # id(moto service) -> simulation
         self._unhealthy_targets: set[tuple[str, str]] = set()
+        self._stopped: deque[tuple[float, _TaskSim]] = deque()  # oldest first
         self._clock = 0.0
 
     def reset(self) -> None:
@@ -180,6 +187,7 @@ class EcsSimulation:
         self._by_task.clear()
         self._by_service.clear()
         self._unhealthy_targets.clear()
+        self._stopped.clear()
 
     # ---- time -------------------------------------------------------------------------------
 
@@ -207,6 +215,7 @@ class EcsSimulation:
         self._clock = now
         self._schedule_all(now)
         self._count_clusters()
+        self._forget_stopped(now)
 
     def _schedule_all(self, t: float) -> None:
         for s in list(self._services):
@@ -252,7 +261,7 @@ class EcsSimulation:
         # moto's own state machine would run a RUNNING task straight to STOPPED; this one decides.
         task._transitions = []
         task.last_status = "PROVISIONING"
-        fargate = launch_type == "FARGATE" or capacity_provider_name in ("FARGATE", "FARGATE_SPOT")
+        fargate = launch_type == "FARGATE" or capacity_provider_name in FARGATE_PROVIDERS
         task.platform_version = (
             (FARGATE_PLATFORM_VERSION if platform_version in (None, "LATEST") else platform_version)
             if fargate
@@ -365,6 +374,7 @@ class EcsSimulation:
             if not keep_exit_codes and was_running:
                 c["exitCode"] = 0
         x.due = None
+        self._stopped.append((t, x))
         self._deregister_targets(x)
         self._release_network_interface(x)
         if x in self._tasks:
@@ -372,6 +382,12 @@ class EcsSimulation:
         if x.service is not None and x in x.service.tasks:
             x.service.tasks.remove(x)
             x.service.steady = False
+
+    def _forget_stopped(self, now: float) -> None:
+        while self._stopped and self._stopped[0][0] < now - STOPPED_TASK_RETENTION_SECONDS:
+            _, x = self._stopped.popleft()
+            x.backend.tasks.get(x.task.cluster_name, {}).pop(x.task.task_arn, None)
+            self._by_task.pop(id(x.task), None)
 
     def task_sim(self, task: Any) -> _TaskSim | None:
         return self._by_task.get(id(task))
@@ -406,13 +422,9 @@ class EcsSimulation:
         self._render(s)
 
     def _make_inactive(self, s: _ServiceSim) -> None:
+        t = s.inactive_at or self._clock
         for x in list(s.tasks):
-            self.stop(
-                x,
-                s.inactive_at or self._clock,
-                reason="Service deleted",
-                code="ServiceSchedulerInitiated",
-            )
+            self.stop(x, t, reason="Service deleted", code="ServiceSchedulerInitiated")
         s.service.status = "INACTIVE"
         s.inactive_at = None
         s.deployments = []
@@ -439,9 +451,8 @@ class EcsSimulation:
         """One pass of the service scheduler: stop what may stop, launch what may launch."""
         service = s.service
         if service.status == "DRAINING":
-            running = [x for x in s.tasks]
-            if running:
-                self._stop_batch(s, running, t, reason="Service deletion")
+            if s.tasks:
+                self._stop_batch(s, list(s.tasks), t, reason="Service deleted")
             self._render(s)
             return
         primary = s.primary
@@ -536,15 +547,16 @@ class EcsSimulation:
             s, t, f"(service {name}) deployment {d.id} deployment failed: tasks failed to start."
         )
         target = s.last_completed
-        if breaker.get("rollback") and target is not None:
+        if breaker.get("rollback") and target is not None and not d.rollback:
             self._event(s, t, f"(service {name}) rolling back to deployment {target.id}.")
             s.service.task_definition = target.task_definition
-            self._new_deployment(
+            rollback = self._new_deployment(
                 s,
                 t,
                 task_definition=target.task_definition,
                 reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
             )
+            rollback.rollback = True
 
     def _check_steady(self, s: _ServiceSim, t: float) -> None:
         primary = s.primary
@@ -591,7 +603,7 @@ class EcsSimulation:
                     "updatedAt": _dt(d.updated_at),
                     "launchType": service.launch_type,
                     "platformVersion": service.platform_version,
-                    "platformFamily": "Linux" if service.launch_type == "FARGATE" else None,
+                    "platformFamily": service.platform_family,
                     "networkConfiguration": service.network_configuration or None,
                     "rolloutState": d.rollout_state,
                     "rolloutStateReason": d.rollout_state_reason,
@@ -771,8 +783,12 @@ def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
     service.capacity_provider_strategy = self._get_param("capacityProviderStrategy") or []
     service.placement_constraints = self._get_param("placementConstraints") or []
     service.placement_strategy = self._get_param("placementStrategy") or []
-    service.platform_family = "Linux" if service.launch_type == "FARGATE" else None
-    if service.launch_type == "FARGATE" and not service.platform_version:
+    if service.capacity_provider_strategy and not self._get_param("launchType"):
+        service.launch_type = None  # moto defaults it to EC2; ECS leaves it out with a strategy
+    providers = {p.get("capacityProvider") for p in service.capacity_provider_strategy}
+    fargate = service.launch_type == "FARGATE" or bool(providers & set(FARGATE_PROVIDERS))
+    service.platform_family = "Linux" if fargate else None
+    if fargate and not service.platform_version:
         service.platform_version = "LATEST"
     if service.deployment_controller.get("type", "ECS") == "ECS" and service.task_definition:
         _sim().create_service(service, backend, now)
@@ -865,7 +881,7 @@ def _run_task(self: EC2ContainerServiceResponse) -> ActionResult:
         )
     capacity = strategy[0]["capacityProvider"] if strategy and not launch_type else None
     launch_type = launch_type or ("" if capacity else "EC2")
-    fargate = launch_type == "FARGATE" or capacity in ("FARGATE", "FARGATE_SPOT")
+    fargate = launch_type == "FARGATE" or capacity in FARGATE_PROVIDERS
     if not fargate and not backend.container_instances.get(cluster.name):
         return ActionResult(
             {

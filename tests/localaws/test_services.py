@@ -176,3 +176,28 @@ def test_delete_service_drains_then_goes_inactive_and_frees_the_name(
     assert again["status"] == "ACTIVE"
     cluster_view = ecs.describe_clusters(clusters=[cluster])["clusters"][0]
     assert cluster_view["runningTasksCount"] == 2 and cluster_view["activeServicesCount"] == 1
+
+
+def test_fargate_capacity_provider_strategy_runs_without_a_launch_type(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:1"),
+        desiredCount=1,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+        networkConfiguration=network.awsvpc(),
+    )
+
+    service = wait_for(lambda: describe(ecs, cluster, "web"), steady, what="web steady")
+
+    assert "launchType" not in service
+    assert service["capacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1}
+    ]
+    assert service["platformVersion"] == "LATEST"
+    [arn] = ecs.list_tasks(cluster=cluster, serviceName="web")["taskArns"]
+    task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    assert task["capacityProviderName"] == "FARGATE_SPOT"
+    assert task["platformVersion"] == "1.4.0"
