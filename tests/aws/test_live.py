@@ -302,3 +302,17 @@ def test_connection_errors_are_retryable(aws: Network) -> None:
         ecs.list_clusters()
     assert raised.value.retryable is True
     assert str(raised.value).startswith("list clusters: ")
+
+
+def test_an_environment_role_is_assumed_once_and_used(aws: Network) -> None:
+    env = Environment(
+        name="prod",
+        cluster="prod",
+        region=REGION,
+        role_arn="arn:aws:iam::123456789012:role/ecs-gitops-deployer",
+    )
+    clients = clients_for(env)
+    assert clients_for(env) is clients
+    clients.ecs.create_cluster(clusterName="prod")
+    assert clients.ecs.list_clusters()["clusterArns"][0].endswith(":cluster/prod")
+    assert calls("AssumeRole") == 1
