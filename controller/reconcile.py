@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
@@ -26,6 +27,7 @@ from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.errors import EcsGitopsError
 from controller.source.git_repo import ConfigRepository
 from controller.source.tree import read_tree
+from controller.status.journal import Journal, JournalEntry
 from controller.status.records import (
     RollbackMarker,
     ServiceStatus,
@@ -33,7 +35,7 @@ from controller.status.records import (
     marker_path,
     status_path,
 )
-from controller.strategies.base import RolloutContext, drive
+from controller.strategies.base import Progress, RolloutContext, drive
 from controller.strategies.registry import rollout_for
 
 
@@ -45,6 +47,10 @@ class PassOptions:
     poll_seconds: float = 5.0
     parallel: int = 4
     report: Callable[[str], None] = print
+    # set it to stop: rollouts pause at their next safe point and report Progressing
+    stop: threading.Event = field(default_factory=threading.Event)
+    # where rollouts under way are journaled (default: next to the working clone)
+    journal_dir: Path | None = None
 
 
 @dataclass
@@ -61,6 +67,8 @@ class ServiceResult:
     digest: str | None = None
     desired: DesiredService | None = None
     deployed: bool = False
+    # the config commit a resumed rollout was deploying (else: the service's newest commit)
+    commit: str | None = None
     # the status file already says all there is to say (a held marker): leave it as it is
     keep_status: bool = False
 
@@ -99,6 +107,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     valid = [state.services[k] for k in keys if k in state.services]
     live = fetch_live(valid) if valid else {}
 
+    journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
+    under_way = journal.entries()
     lock = threading.Lock()
 
     def say(key: str) -> Callable[[str], None]:
@@ -119,6 +129,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 commit=commits.get(key, head),
                 options=options,
                 report=say(key),
+                journal=journal,
+                under_way=under_way.get(key),
             )
         except EcsGitopsError as e:
             # an AWS or git failure in the middle of one service never stops the others
@@ -149,6 +161,8 @@ def _reconcile_service(
     commit: str,
     options: PassOptions,
     report: Callable[[str], None],
+    journal: Journal,
+    under_way: JournalEntry | None,
 ) -> ServiceResult:
     if key in state.invalid:
         problems = "; ".join(str(p) for p in state.invalid[key])
@@ -158,6 +172,32 @@ def _reconcile_service(
 
     desired = state.services[key]
     plan = plan_service(desired, live)
+    if under_way is not None:
+        # a rollout the controller was running when it stopped: see it through first
+        phase = under_way.progress.get("phase")
+        report(f"resuming the rollout of {under_way.commit[:12]} (phase {phase})")
+        outcome = _roll_out(
+            desired,
+            plan,
+            commit=under_way.commit,
+            fingerprint=under_way.desired_state,
+            previous=tree.statuses.get(key),
+            options=options,
+            report=report,
+            journal=journal,
+            progress=Progress.from_dict(under_way.progress),
+        )
+        return ServiceResult(
+            key,
+            outcome,
+            action="resume",
+            failed_now=outcome.result.is_failure,
+            fingerprint=under_way.desired_state,
+            digest=plan.digest,
+            desired=desired,
+            deployed=True,
+            commit=under_way.commit,
+        )
     fingerprint = desired_state_fingerprint(desired)
     live_arn = (live.service or {}).get("taskDefinition")
     base = ServiceResult(
@@ -219,7 +259,14 @@ def _reconcile_service(
 
     report(("repairing drift: " if git_unchanged else f"{plan.action}: ") + changed)
     outcome = _roll_out(
-        desired, plan, commit=commit, previous=previous, options=options, report=report
+        desired,
+        plan,
+        commit=commit,
+        fingerprint=fingerprint,
+        previous=previous,
+        options=options,
+        report=report,
+        journal=journal,
     )
     return replace(
         base,
@@ -235,10 +282,14 @@ def _roll_out(
     plan: ServicePlan,
     *,
     commit: str,
+    fingerprint: str,
     previous: ServiceStatus | None,
     options: PassOptions,
     report: Callable[[str], None],
+    journal: Journal,
+    progress: Progress | None = None,
 ) -> Outcome:
+    """Run (or resume) the service's strategy, journaling every step until it ends."""
     api = EcsApi(clients_for(desired.env))
     known = tuple((r.digest, r.taskDefinitionArn) for r in previous.revisions) if previous else ()
     ctx = RolloutContext(
@@ -249,10 +300,24 @@ def _roll_out(
         known_revisions=known,
         poll_seconds=options.poll_seconds,
         report=report,
+        stop=options.stop,
+        checkpoint=lambda p: journal.record(
+            JournalEntry(
+                key=desired.key,
+                commit=commit,
+                desired_state=fingerprint,
+                strategy=str(desired.deploy.strategy),
+                progress=p.to_dict(),
+            )
+        ),
     )
-    rollout = rollout_for(ctx)
+    rollout = rollout_for(ctx, progress)
     if rollout is not None:
-        return drive(rollout, ctx)
+        ctx.checkpoint(rollout.progress)  # before the first change
+        outcome = drive(rollout, ctx)
+        if outcome.result != Result.PROGRESSING:
+            journal.forget(desired.key)
+        return outcome
     return Outcome(
         Result.OUT_OF_SYNC,
         f"strategy {desired.deploy.strategy} is not supported by this version of ecs-gitops",
@@ -342,12 +407,12 @@ def _status_changes(
             continue
         outcome = r.outcome
         desired = r.desired
+        fallback = previous.commit if previous and r.action == "orphan" else head
+        commit = r.commit or commits.get(r.key, fallback)
         status = ServiceStatus(
             service=r.key,
             result=outcome.result,
-            commit=commits.get(
-                r.key, previous.commit if previous and r.action == "orphan" else head
-            ),
+            commit=commit,
             message=outcome.message,
             updatedAt=at,
             taskDefinitionArn=outcome.task_definition_arn,
@@ -359,7 +424,8 @@ def _status_changes(
             if desired
             else (previous.serviceName if previous else None),
             desiredState=r.fingerprint or (previous.desiredState if previous else None),
-            details=dict(outcome.details) or None,
+            phase=str(outcome.details["phase"]) if "phase" in outcome.details else None,
+            details={k: v for k, v in outcome.details.items() if k != "phase"} or None,
             revisions=previous.revisions if previous else (),
         )
         if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:
@@ -374,7 +440,7 @@ def _status_changes(
             and outcome.failure_reason
         ):
             changes[marker_path(r.key)] = RollbackMarker(
-                failedCommit=commits.get(r.key, head),
+                failedCommit=commit,
                 restoredTaskDefinitionArn=outcome.restored_task_definition_arn,
                 reason=outcome.failure_reason,
                 at=at,

@@ -5,6 +5,7 @@ Does I/O only through the context's ``EcsApi``, clock and sleep (both injectable
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 
 from controller.aws.ecs import EcsApi
 from controller.core.model import DesiredService
-from controller.core.outcome import Outcome
+from controller.core.outcome import Outcome, Result
 from controller.core.plan import ServicePlan
 
 JsonDict = dict[str, Any]
@@ -30,8 +31,13 @@ class RolloutContext:
     known_revisions: tuple[tuple[str, str], ...] = ()
     poll_seconds: float = 5.0
     clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
+    # None: wait on ``stop`` between observations (wakes at once when asked to stop)
+    sleep: Callable[[float], None] | None = None
     report: Callable[[str], None] = lambda line: None
+    # set when the controller is asked to stop: the rollout pauses at its next safe point
+    stop: threading.Event = field(default_factory=threading.Event)
+    # called with the progress after every step, so that a restarted controller can resume
+    checkpoint: Callable[[Progress], None] = lambda progress: None
 
 
 @dataclass
@@ -72,12 +78,29 @@ class Rollout(Protocol):
 
 
 def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
-    """Step a rollout until it finishes, pausing ``poll_seconds`` between observations."""
+    """Step a rollout until it finishes, pausing ``poll_seconds`` between observations.
+
+    Every step is checkpointed. When ``ctx.stop`` is set, the rollout pauses between two
+    steps (ECS goes on by itself) and reports Progressing; resuming it from the checkpoint
+    picks up where it left.
+    """
     while True:
         outcome = rollout.step()
+        ctx.checkpoint(rollout.progress)
         if outcome is not None:
             return outcome
-        ctx.sleep(ctx.poll_seconds)
+        if ctx.stop.is_set():
+            phase = rollout.progress.phase
+            return Outcome(
+                Result.PROGRESSING,
+                f"paused in phase {phase} when the controller stopped; resumes on its next start",
+                task_definition_arn=rollout.progress.task_definition_arn,
+                details={"phase": phase},
+            )
+        if ctx.sleep is None:
+            ctx.stop.wait(ctx.poll_seconds)
+        else:
+            ctx.sleep(ctx.poll_seconds)
 
 
 def stream_events(ctx: RolloutContext, progress: Progress, service: JsonDict | None) -> None:

@@ -1,0 +1,64 @@
+"""The local rollout journal: what a rollout is doing, written before and during every change.
+
+A controller killed in the middle of a rollout (kill -9, a lost node) finds the journal on
+its next start and resumes the rollout: keeps waiting if it is still healthy, finishes or
+rolls back otherwise. The journal lives next to the working clone, outside git, so that
+recording progress never needs a commit. Does I/O (local files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One rollout under way: the service, the config commit and state, and its progress."""
+
+    key: str
+    commit: str
+    desired_state: str
+    strategy: str
+    progress: dict[str, Any]
+
+
+class Journal:
+    """A folder of one JSON file per rollout under way (``<env>/<service>.json``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def record(self, entry: JournalEntry) -> None:
+        """Write an entry atomically (write, fsync, rename), so a crash never leaves half a file."""
+        path = self._path(entry.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".json.tmp")
+        with scratch.open("w") as f:
+            json.dump(entry.__dict__, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        scratch.replace(path)
+
+    def forget(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def entries(self) -> dict[str, JournalEntry]:
+        """Every readable entry, by service key; unreadable ones are dropped."""
+        found: dict[str, JournalEntry] = {}
+        if not self.root.is_dir():
+            return found
+        for path in sorted(self.root.glob("*/*.json")):
+            try:
+                entry = JournalEntry(**json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError):
+                path.unlink(missing_ok=True)
+                continue
+            found[entry.key] = entry
+        return found
