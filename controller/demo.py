@@ -44,7 +44,9 @@ def examples_dir() -> Path:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DemoFailed(f"git {' '.join(args)}: {(done.stderr or done.stdout).strip()}")
     return done.stdout.strip()
 
 
@@ -160,9 +162,9 @@ def run_demo() -> int:
         report = run_pass(repo, options)
         _expect(report, WEB, Result.SYNCED)
 
-        _title("2. git push to deploy: staging/web gets nginx 1.27")
-        image = _current_image(clone, WEB)
-        bumped = re.sub(r":[^:]+$", ":1.27", image) if ":" in image else image + ":1.27"
+        _title("2. git push to deploy: a new image for staging/web")
+        repository, _, tag = _current_image(clone, WEB).rpartition(":")
+        bumped = f"{repository}:{'1.27-alpine' if tag != '1.27-alpine' else '1.27'}"
         _push(clone, "web: bump nginx", _set_image(clone, WEB, bumped))
         report = run_pass(repo, options)
         _expect(report, WEB, Result.SYNCED)
@@ -170,7 +172,9 @@ def run_demo() -> int:
         _title(
             "3. a broken image: ECS's circuit breaker fails it, the controller records the rollback"
         )
-        bad = _push(clone, "web: try a broken build", _set_image(clone, WEB, "nginx:broken"))
+        bad = _push(
+            clone, "web: try a broken build", _set_image(clone, WEB, f"{repository}:broken")
+        )
         report = run_pass(repo, options)
         _expect(report, WEB, Result.ROLLED_BACK)
         _git(clone, "pull", "-q", "--rebase", "origin", "main")
