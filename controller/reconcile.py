@@ -51,6 +51,8 @@ class PassOptions:
     stop: threading.Event = field(default_factory=threading.Event)
     # where rollouts under way are journaled (default: next to the working clone)
     journal_dir: Path | None = None
+    # the config commit of the previous pass: services changed since then go first
+    since: str | None = None
 
 
 @dataclass
@@ -93,12 +95,31 @@ def _is_explicit(only: str | None, key: str) -> bool:
     return only is not None and only.strip("/") == key
 
 
+def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
+    """``keys`` with the services a change touched first (all of them when unknown: None).
+
+    A service is touched by a file in its folder or by its environment's environment.yaml.
+    The order matters because rollouts start in this order when there are more services
+    than ``parallel`` slots: a push is deployed before the drift check of the rest.
+    """
+    if changed is None:
+        return list(keys)
+
+    def touched(key: str) -> bool:
+        env = key.split("/")[0]
+        return any(p.startswith(f"{key}/") or p == f"{env}/environment.yaml" for p in changed)
+
+    return sorted(keys, key=lambda k: not touched(k))
+
+
 def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     """One pass over every selected service; returns what happened (the caller prints/exits)."""
     head = repo.pull()
     state = load_repo(read_tree(repo.path))
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
+    if options.since and options.since != head:
+        keys = touched_first(keys, repo.changed_paths(options.since, head))
     commits = repo.config_commits(
         {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
     )
