@@ -122,6 +122,9 @@ class ConfigRepository:
     ) -> None:
         if push_attempts < 1:
             raise ValueError("push_attempts must be at least 1")
+        if "://" not in url and ":" not in url.split("/", 1)[0] and Path(url).exists():
+            # a local path: git runs inside the workdir, where a relative path means nothing
+            url = str(Path(url).resolve())
         self._url = url
         self._shown_url = redact_url(url)
         self._branch = _check_branch(branch)
@@ -585,6 +588,13 @@ class ConfigRepository:
             told = f"{e.stdout}\n{e.stderr}".lower()
             if any(sign in told for sign in _MOVED):
                 return False
+            if "checked out" in told or "denycurrentbranch" in told:
+                raise GitError(
+                    f"push status to {self._status_branch} of {self._shown_url}: that branch is "
+                    "checked out in a non-bare repository, which git refuses to update; push "
+                    "status to another branch with --status-branch, or use a bare repository",
+                    retryable=False,
+                ) from e
             raise git_error(
                 f"push status to {self._status_branch} of {self._shown_url}", e, url=self._url
             ) from e

@@ -454,3 +454,40 @@ def test_separate_status_branch_is_created_as_an_orphan(remote: Path, tmp_path: 
     assert elsewhere.pull() == main
     assert elsewhere.read_status() == {".ecs-gitops/status/web": "2\n"}
     assert not (elsewhere.path / ".ecs-gitops").exists()
+
+
+# ------------------------------------------------------------------------ local paths
+
+
+def test_a_relative_local_path_works_from_any_working_directory(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(remote.parent)
+    repo = ConfigRepository(url=f"./{remote.name}", workdir=tmp_path / "work")
+    assert repo.pull() == tip(remote)
+    assert repo.commit_status(
+        {".ecs-gitops/status/staging/web.yaml": "result: Synced\n"}, message="s"
+    )
+
+
+def test_pushing_status_to_a_checked_out_branch_says_what_to_do(tmp_path: Path) -> None:
+    # a developer's own (non-bare) repository, main checked out: git refuses to update it
+    checkout = tmp_path / "config"
+    git(tmp_path, "init", "--quiet", "--initial-branch=main", str(checkout))
+    (checkout / "staging").mkdir()
+    (checkout / "staging" / "environment.yaml").write_text("cluster: staging\n")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "--quiet", "-m", "staging")
+    repo = ConfigRepository(url=str(checkout), workdir=tmp_path / "work")
+    repo.pull()
+    with pytest.raises(GitError) as raised:
+        repo.commit_status({".ecs-gitops/status/staging/web.yaml": "result: Synced\n"}, message="s")
+    assert "--status-branch" in str(raised.value)
+    assert not raised.value.retryable
+    # with a status branch, the same repository works
+    repo = ConfigRepository(url=str(checkout), workdir=tmp_path / "work2", status_branch="status")
+    repo.pull()
+    assert repo.commit_status(
+        {".ecs-gitops/status/staging/web.yaml": "result: Synced\n"}, message="s"
+    )
+    assert git(checkout, "show", "status:.ecs-gitops/status/staging/web.yaml") == "result: Synced"
