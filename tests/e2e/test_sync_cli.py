@@ -271,3 +271,66 @@ def test_drift_is_reported_without_self_heal_and_repaired_with_it(workspace: Wor
     synced(workspace)
     assert live("web")["desiredCount"] == 2
     assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_auto_off_reports_only_unless_only_names_the_service(workspace: Workspace) -> None:
+    synced(workspace)
+    workspace.pull()
+    workspace.replace("staging/environment.yaml", "auto: true", "auto: false")
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.commit_and_push("staging: manual sync; web: nginx 1.27")
+
+    synced(workspace)
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.26"
+    st = status(workspace, "staging/web")
+    assert st["result"] == "OutOfSync"
+    assert "sync.auto is off" in st["message"]
+
+    # naming the service explicitly is the manual sync
+    synced(workspace, "--only", "staging/web")
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
+    assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_a_removed_folder_is_left_alone_without_prune_and_deleted_with_it(
+    workspace: Workspace,
+) -> None:
+    synced(workspace)
+    workspace.pull()
+    git(workspace.clone, "rm", "-q", "-r", "staging/worker")
+    workspace.commit_and_push("worker: retire")
+
+    synced(workspace)
+    assert live("worker")["status"] == "ACTIVE"
+    st = status(workspace, "staging/worker")
+    assert st["result"] == "OutOfSync"
+    assert "prune is off" in st["message"]
+
+    workspace.pull()
+    workspace.replace("staging/environment.yaml", "prune: false", "prune: true")
+    workspace.commit_and_push("staging: prune")
+    synced(workspace)
+    assert live("worker")["status"] in ("DRAINING", "INACTIVE")
+    assert workspace.remote_file(".ecs-gitops/status/staging/worker.yaml") is None
+    assert live("web")["status"] == "ACTIVE"
+
+
+def test_status_goes_to_the_status_branch_and_the_tracked_branch_is_untouched(
+    workspace: Workspace,
+) -> None:
+    config_commit = workspace.remote_head()
+    synced(workspace, "--status-branch", "ecs-gitops-status")
+    assert workspace.remote_head() == config_commit
+    text = git(workspace.remote, "show", "ecs-gitops-status:.ecs-gitops/status/staging/web.yaml")
+    assert yaml.safe_load(text)["commit"] == config_commit
+    # the status branch holds only .ecs-gitops/
+    files = git(workspace.remote, "ls-tree", "-r", "--name-only", "ecs-gitops-status").splitlines()
+    assert files and all(f.startswith(".ecs-gitops/") for f in files)
+
+
+def test_only_limits_the_pass_to_one_service(workspace: Workspace) -> None:
+    result = synced(workspace, "--only", "staging/web")
+    assert live("web")["status"] == "ACTIVE"
+    assert "staging/worker" not in result.stdout
+    services = ecs().describe_services(cluster="staging", services=["worker"])["services"]
+    assert not services or services[0]["status"] == "INACTIVE"
