@@ -144,6 +144,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="sync")
 
     p = sub.add_parser(
+        "run",
+        help="the controller as a service: passes on an interval and on push, HTTP, metrics",
+        description="Run reconcile passes until SIGTERM: every --interval (with jitter), within "
+        "a second of a new commit (a local repository is watched; others can POST a GitHub or "
+        "GitLab push webhook), never two at once. Serves GET /healthz, /readyz, /metrics and "
+        "POST /webhook on --listen. On SIGTERM, rollouts under way pause at a safe point, their "
+        "status is committed as Progressing (the next start resumes them) and it exits 0.",
+    )
+    _add_repo_options(p)
+    _add_pass_options(p)
+    p.add_argument(
+        "--interval",
+        type=_seconds,
+        default=60.0,
+        metavar="DURATION",
+        help="time between two passes when nothing is pushed (default 60s)",
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="address of the HTTP endpoints (default 127.0.0.1:8080; port 0 picks one)",
+    )
+    p.add_argument(
+        "--webhook-secret-file",
+        metavar="FILE",
+        help="file holding the webhook secret; without it POST /webhook is off",
+    )
+    p.add_argument(
+        "--no-watch",
+        dest="watch",
+        action="store_false",
+        help="do not watch a repository on local disk for new commits (interval and webhook only)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per event: text for people, json for log shippers (default text)",
+    )
+    p.add_argument(
+        "--grace-period",
+        type=_seconds,
+        default=25.0,
+        metavar="DURATION",
+        help="on SIGTERM, how long the pass under way may take to commit its status "
+        "(default 25s, within ECS's default 30s stop timeout)",
+    )
+    p.set_defaults(module="run")
+
+    p = sub.add_parser(
         "local-aws",
         help="serve an embedded AWS (moto) in which ECS deployments really roll out",
         description="Serve every moto service on one port, with a simulation of the ECS "

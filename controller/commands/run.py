@@ -1,0 +1,145 @@
+"""``ecs-gitops run``: the controller as a long-running service.
+
+Passes on an interval and soon after each push (watched on disk for a local repository,
+or received on ``POST /webhook``), HTTP health, readiness and metrics, one log line per
+event. On SIGTERM (or Ctrl-C) it takes no new work, lets rollouts reach a safe point,
+commits their status (Progressing when unfinished: the next start resumes them) and exits
+0, within ``--grace-period``. Does I/O: git, AWS, a listening socket, signals, the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from controller.errors import EcsGitopsError
+from controller.reconcile import PassOptions
+from controller.service.http import Endpoints, HttpServer, parse_listen
+from controller.service.logs import Redactor, configure
+from controller.service.metrics import ControllerMetrics
+from controller.service.scheduler import MeasuredRepository, PassScheduler
+from controller.service.watch import RepositoryWatch, local_git_dir
+from controller.service.webhook import Verdict
+
+
+def _webhook_secret(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        secret = Path(path).read_bytes().strip()
+    except OSError as e:
+        raise EcsGitopsError(f"read --webhook-secret-file {path}: {e.strerror or e}") from e
+    if not secret:
+        raise EcsGitopsError(f"read --webhook-secret-file {path}: the file is empty")
+    return secret
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
+    if args.interval <= 0:
+        raise EcsGitopsError("--interval must be more than 0")
+    host, port = parse_listen(args.listen)
+    secret = _webhook_secret(args.webhook_secret_file)
+    redact = Redactor.from_environment()
+    if secret is not None:
+        redact.add(secret.decode("utf-8", "replace"))
+    log = configure(fmt=args.log_format, redact=redact)
+
+    metrics = ControllerMetrics()
+    repo = MeasuredRepository(
+        metrics=metrics,
+        url=args.repo,
+        branch=args.branch,
+        workdir=Path(args.workdir) if args.workdir else None,
+        status_branch=args.status_branch,
+        author=args.author,
+    )
+
+    def report(line: str) -> None:
+        log.info(line.strip())
+
+    options = PassOptions(
+        only=args.only, poll_seconds=args.poll_interval, parallel=args.parallel, report=report
+    )
+    passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=args.interval)
+
+    def on_push(verdict: Verdict) -> None:
+        passes.request("webhook push", commit=verdict.after)
+
+    server = HttpServer(
+        host=host,
+        port=port,
+        endpoints=Endpoints(
+            registry=metrics.registry,
+            readiness=passes.readiness,
+            on_push=on_push,
+            branch=args.branch,
+            webhook_secret=secret,
+        ),
+    )
+
+    stop = threading.Event()
+    signals = {"count": 0}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:
+            # asked twice: the journal lets the next start resume whatever was under way
+            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(1)
+        stop.set()
+
+    # Installed before anything starts, so that a signal during start-up is a clean stop.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server.start()
+    log.info(
+        "ecs-gitops run: %s branch %s every %gs; listening on http://%s",
+        repo.url,
+        args.branch,
+        args.interval,
+        server.address,
+    )
+    watched = local_git_dir(args.repo) if args.watch else None
+    watch_stop = threading.Event()
+    watch = None
+    if watched is not None:
+        watch = RepositoryWatch(
+            git_dir=watched,
+            branch=args.branch,
+            on_commit=lambda sha: passes.request(f"new commit {sha[:12]}", commit=sha),
+            stop=watch_stop,
+        )
+        watch.start()
+        log.info("watching %s for new commits on %s", watched, args.branch)
+    passes.start()
+
+    # Event.wait with a timeout, so that the signal handler runs promptly in this thread.
+    while not stop.wait(1.0):
+        pass
+
+    log.info("stopping: no new passes; rollouts under way pause at their next safe point")
+    watch_stop.set()
+    clean = passes.stop(timeout=args.grace_period)
+    server.stop()
+    if watch is not None:
+        watch.join(timeout=2.0)
+    if not clean:
+        log.error(
+            "a pass was still running after %gs; exiting without its status commit "
+            "(the next start resumes its rollouts from the journal)",
+            args.grace_period,
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        # the pass's threads cannot be interrupted; they must not hold the exit up
+        os._exit(1)
+    log.info("stopped cleanly")
+    return 0

@@ -1,0 +1,163 @@
+"""The controller's Prometheus metrics: families, and how a pass report turns into them.
+
+Reconcile returns what happened as data (``PassReport``); this module is the one place that
+turns it into metrics, so the reconcile code knows nothing of Prometheus. AWS API calls are
+read at scrape time from the call counter every boto3 client reports to. Purely in memory:
+serving the text is ``controller.service.http``'s job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.aws.clients import API_CALLS, CallCounter
+from controller.core.outcome import Result
+from controller.reconcile import PassReport
+
+PREFIX = "ecs_gitops"
+
+# Health of a service as the pass left it, from its sync result (a pass observes nothing else).
+_HEALTH = {
+    Result.SYNCED: "Healthy",
+    Result.PROGRESSING: "Progressing",
+    Result.ROLLED_BACK: "Degraded",
+    Result.FAILED: "Degraded",
+    Result.OUT_OF_SYNC: "Unknown",
+    Result.INVALID: "Unknown",
+}
+HEALTH_STATES = ("Healthy", "Progressing", "Degraded", "Unknown")
+
+# Passes take from under a second (nothing to do) to the longest rollout timeout.
+_PASS_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+_FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class _AwsCalls(Collector):
+    """``ecs_gitops_aws_api_calls_total{operation, error}`` from the process's call counter."""
+
+    def __init__(self, counter: CallCounter) -> None:
+        self._counter = counter
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            f"{PREFIX}_aws_api_calls",
+            "AWS API calls by operation and error code (empty for a success).",
+            labels=("operation", "error"),
+        )
+        for (operation, error), count in sorted(self._counter.counts().items()):
+            family.add_metric((operation, error), count)
+        yield family
+
+
+class ControllerMetrics:
+    """The metric families of one controller process, in their own registry."""
+
+    def __init__(self, *, calls: CallCounter = API_CALLS) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.passes = Counter(
+            f"{PREFIX}_passes",
+            "Reconcile passes by result: ok (no failure), failed (a service failed), error "
+            "(the pass itself could not run, e.g. the repository was unreachable).",
+            ("result",),
+            registry=r,
+        )
+        self.pass_seconds = Histogram(
+            f"{PREFIX}_pass_duration_seconds",
+            "Duration of reconcile passes.",
+            buckets=_PASS_BUCKETS,
+            registry=r,
+        )
+        self.last_pass = Gauge(
+            f"{PREFIX}_last_pass_timestamp_seconds",
+            "When the last pass that ran to the end finished (Unix time).",
+            registry=r,
+        )
+        self.service_sync = Gauge(
+            f"{PREFIX}_service_sync_result",
+            "1 for each service's sync result after the last pass, 0 for the other results.",
+            ("service", "result"),
+            registry=r,
+        )
+        self.service_health = Gauge(
+            f"{PREFIX}_service_health",
+            "1 for each service's health after the last pass, 0 for the other states.",
+            ("service", "health"),
+            registry=r,
+        )
+        self.deploys = Counter(
+            f"{PREFIX}_deploys",
+            "Rollouts that ended (or paused), by strategy and result.",
+            ("strategy", "result"),
+            registry=r,
+        )
+        self.rollbacks = Counter(
+            f"{PREFIX}_rollbacks",
+            "Failed rollouts that were rolled back to the previous version, by service.",
+            ("service",),
+            registry=r,
+        )
+        self.git_fetch_seconds = Histogram(
+            f"{PREFIX}_git_fetch_duration_seconds",
+            "Duration of fetching the config repository (clone or fetch and checkout).",
+            buckets=_FETCH_BUCKETS,
+            registry=r,
+        )
+        self.git_fetch_errors = Counter(
+            f"{PREFIX}_git_fetch_errors",
+            "Failed fetches of the config repository.",
+            registry=r,
+        )
+        r.register(_AwsCalls(calls))
+        self._lock = threading.Lock()
+        self._services: set[str] = set()
+
+    def observe_fetch(self, seconds: float, *, failed: bool) -> None:
+        self.git_fetch_seconds.observe(seconds)
+        if failed:
+            self.git_fetch_errors.inc()
+
+    def observe_pass_error(self, seconds: float) -> None:
+        """A pass that could not run to the end (nothing per service is known)."""
+        self.passes.labels("error").inc()
+        self.pass_seconds.observe(seconds)
+
+    def observe_pass(self, report: PassReport, *, seconds: float, finished_at: float) -> None:
+        """Turn a pass report into counters and per-service gauges."""
+        self.passes.labels("failed" if report.exit_code else "ok").inc()
+        self.pass_seconds.observe(seconds)
+        self.last_pass.set(finished_at)
+        with self._lock:
+            for r in report.results:
+                result = r.outcome.result
+                if r.action == "prune" and result == Result.SYNCED:
+                    self._drop(r.key)  # deleted: it has no result any more
+                else:
+                    self._set_state(r.key, result)
+                if r.deployed and r.action != "prune":
+                    strategy = str(r.desired.deploy.strategy) if r.desired else "unknown"
+                    self.deploys.labels(strategy, str(result)).inc()
+                    if result == Result.ROLLED_BACK:
+                        self.rollbacks.labels(r.key).inc()
+
+    def _set_state(self, key: str, result: Result) -> None:
+        self._services.add(key)
+        for each in Result:
+            self.service_sync.labels(key, str(each)).set(1 if each == result else 0)
+        health = _HEALTH[result]
+        for state in HEALTH_STATES:
+            self.service_health.labels(key, state).set(1 if state == health else 0)
+
+    def _drop(self, key: str) -> None:
+        if key not in self._services:
+            return
+        self._services.discard(key)
+        for each in Result:
+            self.service_sync.remove(key, str(each))
+        for state in HEALTH_STATES:
+            self.service_health.remove(key, state)
