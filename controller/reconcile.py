@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +21,10 @@ from controller.aws.ecs import EcsApi
 from controller.aws.live import fetch_live
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import load_repo
-from controller.core.model import DesiredService, Environment, RepoState
+from controller.core.model import DesiredService, Environment, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
+from controller.core.scope import touched_keys
 from controller.errors import EcsGitopsError
 from controller.source.git_repo import ConfigRepository
 from controller.source.tree import read_tree
@@ -53,6 +54,9 @@ class PassOptions:
     journal_dir: Path | None = None
     # the config commit of the previous pass: services changed since then go first
     since: str | None = None
+    # with ``since``: look only at the services changed since then (and rollouts under way),
+    # so that a commit-triggered pass costs what the commit touched; periodic passes check all
+    touched_only: bool = False
 
 
 @dataclass
@@ -104,12 +108,8 @@ def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
     """
     if changed is None:
         return list(keys)
-
-    def touched(key: str) -> bool:
-        env = key.split("/")[0]
-        return any(p.startswith(f"{key}/") or p == f"{env}/environment.yaml" for p in changed)
-
-    return sorted(keys, key=lambda k: not touched(k))
+    touched = set(touched_keys(keys, changed))
+    return sorted(keys, key=lambda k: k not in touched)
 
 
 def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
@@ -118,18 +118,26 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     state = load_repo(read_tree(repo.path))
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
+    journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
+    under_way = journal.entries()
     if options.since and options.since != head:
-        keys = touched_first(keys, repo.changed_paths(options.since, head))
+        changed = repo.changed_paths(options.since, head)
+        keys = touched_first(keys, changed)
+        if options.touched_only and changed is not None:
+            touched = set(touched_keys(keys, changed))
+            keys = [k for k in keys if k in touched or k in under_way]
+    elif options.since and options.touched_only:
+        keys = [k for k in keys if k in under_way]  # nothing changed in git
     commits = repo.config_commits(
         {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
     )
     report = PassReport(commit=head)
 
     valid = [state.services[k] for k in keys if k in state.services]
-    live = fetch_live(valid) if valid else {}
+    # revisions are immutable: a (digest, ARN) pair the controller recorded spares a describe
+    known = {r.taskDefinitionArn: r.digest for s in tree.statuses.values() for r in s.revisions}
+    live = fetch_live(valid, known_digests=known) if valid else {}
 
-    journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
-    under_way = journal.entries()
     lock = threading.Lock()
 
     def say(key: str) -> Callable[[str], None]:
@@ -139,8 +147,13 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
 
         return line
 
+    prerequisites = _prerequisites(state, keys)
+    started_futures: dict[str, Future[ServiceResult]] = {}
+
     def one(key: str) -> ServiceResult:
         started = time.monotonic()
+        # runBefore: wait for the services that must succeed first (already started: see below)
+        blocked = _blocked_by({k: started_futures[k].result() for k in prerequisites.get(key, ())})
         try:
             result = _reconcile_service(
                 key,
@@ -152,6 +165,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 report=say(key),
                 journal=journal,
                 under_way=under_way.get(key),
+                blocked=blocked,
             )
         except EcsGitopsError as e:
             # an AWS or git failure in the middle of one service never stops the others
@@ -163,8 +177,22 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             options.report(_summary_line(result))
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
-        report.results = list(pool.map(one, keys))
+    # ``parallel`` rollouts at a time per environment, each waiting on its own deployment: a
+    # busy environment never holds back another. Deciding a no-op makes no AWS call (live
+    # state is read above), so in-sync services pass through the slots at once.
+    pools = {
+        env: ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=env)
+        for env in {key.split("/")[0] for key in keys}
+    }
+    try:
+        # a pool starts work in submission order, so a service that waits for its runBefore
+        # prerequisites (same environment, same pool) only waits for work already started
+        for key in _start_order(keys, prerequisites):
+            started_futures[key] = pools[key.split("/")[0]].submit(one, key)
+        report.results = [started_futures[key].result() for key in keys]
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
 
     report.results.extend(_prune(state, tree, options=options, report=options.report))
     changes = _status_changes(report.results, tree=tree, commits=commits, head=head)
@@ -184,6 +212,7 @@ def _reconcile_service(
     report: Callable[[str], None],
     journal: Journal,
     under_way: JournalEntry | None,
+    blocked: str | None = None,
 ) -> ServiceResult:
     if key in state.invalid:
         problems = "; ".join(str(p) for p in state.invalid[key])
@@ -220,6 +249,9 @@ def _reconcile_service(
             commit=under_way.commit,
         )
     fingerprint = desired_state_fingerprint(desired)
+    previous = tree.statuses.get(key)
+    if desired.deploy.strategy is Strategy.RUN_TASK:
+        plan = _job_plan(plan, previous=previous, fingerprint=fingerprint)
     live_arn = (live.service or {}).get("taskDefinition")
     base = ServiceResult(
         key,
@@ -230,7 +262,6 @@ def _reconcile_service(
         desired=desired,
     )
     marker = tree.markers.get(key)
-    previous = tree.statuses.get(key)
 
     if plan.action == Action.IN_SYNC:
         if (
@@ -261,7 +292,7 @@ def _reconcile_service(
         return replace(
             base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
         )
-    changed = _describe_changes(plan)
+    changed = _describe_changes(plan) or "its desired state changed"
     if not desired.env.sync.auto and not _is_explicit(options.only, key):
         message = f"out of sync ({changed}); sync.auto is off for {desired.env.name}"
         return replace(
@@ -278,6 +309,11 @@ def _reconcile_service(
             base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
         )
 
+    if blocked is not None:
+        message = f"not deployed ({changed}): {blocked}"
+        return replace(
+            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
+        )
     report(("repairing drift: " if git_unchanged else f"{plan.action}: ") + changed)
     outcome = _roll_out(
         desired,
@@ -343,6 +379,63 @@ def _roll_out(
         Result.OUT_OF_SYNC,
         f"strategy {desired.deploy.strategy} is not supported by this version of ecs-gitops",
     )
+
+
+def _job_plan(
+    plan: ServicePlan, *, previous: ServiceStatus | None, fingerprint: str
+) -> ServicePlan:
+    """A run-task job runs once per desired state, not whenever its family moved on.
+
+    It runs when its rendered content differs from the state its last status is about (or,
+    with no status, when no identical revision exists). A job that ran (Synced) is done; one
+    that failed is held by its rollback marker, so deleting the marker runs it again.
+    """
+    if previous is None:
+        return plan
+    done = previous.desiredState == fingerprint and previous.result == Result.SYNCED
+    return replace(plan, action=Action.IN_SYNC if done else Action.RUN)
+
+
+def _prerequisites(state: RepoState, keys: Sequence[str]) -> dict[str, list[str]]:
+    """Selected service -> the selected services whose deploy.yaml says ``runBefore`` it."""
+    selected = set(keys)
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        desired = state.services.get(key)
+        if desired is None:
+            continue
+        target = f"{desired.env.name}/{desired.deploy.raw.get('runBefore')}"
+        if "runBefore" in desired.deploy.raw and target in selected:
+            found.setdefault(target, []).append(key)
+    return found
+
+
+def _start_order(keys: Sequence[str], prerequisites: Mapping[str, Sequence[str]]) -> list[str]:
+    """``keys`` in their order, except that each service comes after its prerequisites."""
+    order: list[str] = []
+    placed: set[str] = set()
+
+    def place(key: str, path: frozenset[str]) -> None:
+        if key in placed or key in path:  # load_repo already refused runBefore cycles
+            return
+        for first in prerequisites.get(key, ()):
+            place(first, path | {key})
+        placed.add(key)
+        order.append(key)
+
+    for key in keys:
+        place(key, frozenset())
+    return order
+
+
+def _blocked_by(results: Mapping[str, ServiceResult]) -> str | None:
+    """Why a service must not deploy this pass: a runBefore prerequisite did not succeed."""
+    reasons = [
+        f"{key} (runBefore) is {r.outcome.result}: {r.outcome.message}"
+        for key, r in sorted(results.items())
+        if r.outcome.result != Result.SYNCED
+    ]
+    return "; ".join(reasons) or None
 
 
 def _describe_changes(plan: ServicePlan) -> str:

@@ -59,6 +59,10 @@ class LiveService:
     ``service`` is None when the service does not exist (or is INACTIVE).
     ``task_definition`` is the revision the service runs (for run-task: the newest ACTIVE
     revision of the family), with its ``tags`` as returned by DescribeTaskDefinition(include=TAGS).
+    ``task_definition_digest`` is the content digest of the revision the service runs when it
+    is already known without describing it (the controller recorded it when it registered or
+    verified that revision; revisions are immutable): with ``task_definition`` left None, a
+    digest equal to the desired one proves the task definition unchanged.
     """
 
     service: JsonDict | None = None
@@ -66,6 +70,7 @@ class LiveService:
     task_definition_tags: tuple[JsonDict, ...] = ()
     scalable_target: JsonDict | None = None
     scaling_policies: tuple[JsonDict, ...] = ()
+    task_definition_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,12 @@ def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
         return ServicePlan(desired.key, action, task_definition_changes=changes, digest=digest)
     if live.service is None or desired.service is None:
         return ServicePlan(desired.key, Action.CREATE, digest=digest)
-    task_definition_changes = diff_task_definition(desired.task_definition, live_task_definition)
+    if live_task_definition is None and live.task_definition_digest == digest:
+        task_definition_changes: tuple[FieldChange, ...] = ()
+    else:
+        task_definition_changes = diff_task_definition(
+            desired.task_definition, live_task_definition
+        )
     service_changes = diff_service(
         desired.service, live.service, autoscaled=desired.scalable_target is not None
     )
