@@ -9,12 +9,16 @@ from collections.abc import Callable
 
 from controller.core.model import Strategy
 from controller.strategies.base import Progress, Rollout, RolloutContext
+from controller.strategies.canary import CanaryRollout
 from controller.strategies.rolling import RollingRollout
+from controller.strategies.runtask import RunTaskRollout
 
 RolloutFactory = Callable[[RolloutContext, Progress | None], Rollout]
 
 ROLLOUTS: dict[Strategy, RolloutFactory] = {
     Strategy.ROLLING: RollingRollout,
+    Strategy.CANARY: CanaryRollout,
+    Strategy.RUN_TASK: RunTaskRollout,
 }
 
 

@@ -1,10 +1,10 @@
 """The rolling strategy: UpdateService in place, wait for ECS to finish, undo what failed.
 
 As in the seed tutorial: register the task definition, create or update the service,
-wait for steady state, then attach autoscaling. Success means *our* deployment (the id
-UpdateService returned, on our task definition) is PRIMARY and COMPLETED; a stable service
-on another task definition is ECS's circuit breaker having rolled us back. Does I/O through
-the rollout context.
+wait for steady state, verify (deploy.yaml ``verify``), then attach autoscaling. Success
+means *our* deployment (the id UpdateService returned, on our task definition) is PRIMARY
+and COMPLETED and passed verification; a stable service on another task definition is ECS's
+circuit breaker having rolled us back. Does I/O through the rollout context.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ from controller.strategies.base import (
     stream_events,
 )
 from controller.strategies.steps import desired_count, resolve_task_definition
+from controller.strategies.verify import Verdict, verify_step
 
 JsonDict = dict[str, Any]
 
 # Phases, in order; ROLLBACK and ROLLBACK_WAIT are entered only on failure.
-PREPARE, APPLY, WAIT, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
+PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
     "prepare",
     "apply",
     "wait",
+    "verify",
     "autoscaling",
     "rollback",
     "rollback-wait",
@@ -62,6 +64,7 @@ class RollingRollout:
             PREPARE: self._prepare,
             APPLY: self._apply,
             WAIT: self._wait,
+            VERIFY: self._verify,
             AUTOSCALING: self._autoscaling,
             ROLLBACK: self._rollback,
             ROLLBACK_WAIT: self._rollback_wait,
@@ -118,8 +121,8 @@ class RollingRollout:
             service, deployment_id=p.deployment_id, task_definition_arn=p.task_definition_arn
         )
         if health.status == HealthStatus.HEALTHY:
-            p.phase = AUTOSCALING
-            return None
+            p.phase = VERIFY
+            return self._verify()  # observe at once: no poll interval between the two
         if health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING):
             return self._fail(health.message, ecs_rolled_back=health.ecs_rolled_back)
         if ctx.clock() >= p.deadline:
@@ -127,6 +130,15 @@ class RollingRollout:
             return self._fail(
                 f"timed out after {timeout:g}s waiting for steady state ({health.message})"
             )
+        return None
+
+    def _verify(self) -> Outcome | None:
+        verification = verify_step(self.ctx, self.progress)
+        if verification.verdict == Verdict.FAILED:
+            return self._fail(f"verification failed: {verification.message}")
+        if verification.verdict == Verdict.PASSED:
+            self.progress.phase = AUTOSCALING
+            return self._autoscaling()
         return None
 
     def _autoscaling(self) -> Outcome | None:

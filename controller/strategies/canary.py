@@ -1,0 +1,240 @@
+"""The canary strategy: try the new task definition on a one-task copy of the service first.
+
+As in the seed tutorial's "ECS Canary deployments": create ``<serviceName>Canary`` (same request
+as the service: network, load balancers, tags) with ``canary.desiredCount`` tasks (default 1) on
+the new task definition, wait for its steady state, verify (deploy.yaml ``verify``), delete it,
+then roll the full service out with ``RollingRollout`` (which waits, verifies again and attaches
+autoscaling). If anything fails before the rolling phase, the canary is deleted and the main
+service is never touched; a failure in the rolling phase is rolled back as any rolling deploy.
+The canary never gets autoscaling. Does I/O through the rollout context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.core.health import HealthStatus, deployment_health
+from controller.core.outcome import Outcome, Result
+from controller.strategies.base import (
+    Progress,
+    RolloutContext,
+    primary_deployment_id,
+    stream_events,
+)
+from controller.strategies.rolling import RollingRollout
+from controller.strategies.steps import resolve_task_definition
+from controller.strategies.verify import Verdict, verify_step
+
+JsonDict = dict[str, Any]
+
+# Phases, in order; the rolling phase is journaled as "rolling/<its own phase>".
+PREPARE, CREATE, WAIT, VERIFY, DELETE, ROLLING, ABORT = (
+    "canary-prepare",
+    "canary-create",
+    "canary-wait",
+    "canary-verify",
+    "canary-delete",
+    "rolling",
+    "canary-abort",  # entered only on failure: delete the canary, leave the service alone
+)
+CANARY_SUFFIX = "Canary"
+
+
+def canary_name(service_name: str) -> str:
+    return f"{service_name}{CANARY_SUFFIX}"
+
+
+class CanaryRollout:
+    """A canary then a rolling deploy of one service, advanced one step per ``step()`` call."""
+
+    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
+        self.ctx = ctx
+        now = ctx.clock()
+        self.progress = progress or Progress(
+            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
+        )
+        self._rolling: RollingRollout | None = None
+
+    @property
+    def _cluster(self) -> str:
+        return self.ctx.desired.cluster
+
+    @property
+    def _canary(self) -> str:
+        return canary_name(self.ctx.desired.service_name)
+
+    def step(self) -> Outcome | None:
+        phase = self.progress.phase
+        if phase == ROLLING or phase.startswith(ROLLING + "/"):
+            return self._roll()
+        handler = {
+            PREPARE: self._prepare,
+            CREATE: self._create,
+            WAIT: self._wait,
+            VERIFY: self._verify,
+            DELETE: self._delete,
+            ABORT: self._abort,
+        }[phase]
+        return handler()
+
+    # -- the canary --------------------------------------------------------------------
+
+    def _prepare(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        live = ctx.api.describe_service(cluster=self._cluster, name=ctx.desired.service_name)
+        live_arn = live.get("taskDefinition") if live else None
+        p.previous_task_definition_arn = live_arn
+        p.task_definition_arn = resolve_task_definition(ctx, live)
+        if live is not None and p.task_definition_arn == live_arn:
+            # only service settings changed: the same tasks would run, there is nothing to try
+            ctx.report("the task definition is unchanged: no canary needed")
+            return self._start_rolling()
+        p.phase = CREATE
+        return None
+
+    def _create(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        assert p.task_definition_arn is not None
+        existing = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        if existing is not None and existing.get("status") == "DRAINING":
+            # a canary of an earlier rollout is still going away; its name is not free yet
+            if ctx.clock() >= p.deadline:
+                return self._fail(f"timed out waiting for the old {self._canary} to drain")
+            return None
+        count = int(ctx.desired.deploy.block("canary").get("desiredCount", 1))
+        request: JsonDict = {
+            **(ctx.desired.service or {}),
+            "serviceName": self._canary,
+            "taskDefinition": p.task_definition_arn,
+            "desiredCount": count,
+        }
+        if existing is not None:
+            # left over by a controller that stopped mid-canary: reuse it
+            fields = ctx.api.update_fields(request)
+            fields.update(taskDefinition=p.task_definition_arn, desiredCount=count)
+            ctx.report(f"updating canary {self._canary} to {p.task_definition_arn}")
+            service = ctx.api.update_service(
+                cluster=self._cluster, name=self._canary, fields=fields
+            )
+        else:
+            ctx.report(
+                f"creating canary {self._canary} with {count} task(s) of {p.task_definition_arn}"
+            )
+            service = ctx.api.create_service(request)
+        p.seen_events = [str(e.get("id")) for e in service.get("events") or ()]
+        p.extra["canaryDeploymentId"] = primary_deployment_id(service)
+        p.phase = WAIT
+        return None
+
+    def _wait(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        assert p.task_definition_arn is not None
+        service = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        stream_events(ctx, p, service)
+        deployment_id = p.extra.get("canaryDeploymentId")
+        health = deployment_health(
+            service, deployment_id=deployment_id, task_definition_arn=p.task_definition_arn
+        )
+        if health.status == HealthStatus.HEALTHY:
+            p.phase = VERIFY
+            return self._verify()
+        if health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING):
+            return self._fail(f"canary {self._canary}: {health.message}")
+        failed = _failed_tasks(service, deployment_id)
+        if failed:
+            # the canary is a test: one task that cannot start is already the answer
+            return self._fail(f"canary {self._canary}: {failed} task(s) failed to start")
+        if ctx.clock() >= p.deadline:
+            timeout = ctx.desired.deploy.timeout_seconds
+            return self._fail(
+                f"canary {self._canary} timed out after {timeout:g}s ({health.message})"
+            )
+        return None
+
+    def _verify(self) -> Outcome | None:
+        verification = verify_step(self.ctx, self.progress)
+        if verification.verdict == Verdict.FAILED:
+            return self._fail(f"canary verification failed: {verification.message}")
+        if verification.verdict == Verdict.PASSED:
+            self.progress.phase = DELETE
+            return self._delete()
+        return None
+
+    def _delete(self) -> Outcome | None:
+        self._remove_canary()
+        return self._start_rolling()
+
+    def _remove_canary(self) -> None:
+        ctx = self.ctx
+        existing = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        if existing is None or existing.get("status") == "DRAINING":
+            return
+        ctx.report(f"deleting canary {self._canary}")
+        ctx.api.update_service(cluster=self._cluster, name=self._canary, fields={"desiredCount": 0})
+        ctx.api.delete_service(cluster=self._cluster, name=self._canary)
+
+    # -- the full service, by the rolling strategy ---------------------------------------
+
+    def _start_rolling(self) -> Outcome | None:
+        self._rolling = RollingRollout(self.ctx)
+        self._checkpoint_rolling()
+        return None
+
+    def _roll(self) -> Outcome | None:
+        if self._rolling is None:  # resumed from the journal
+            self._rolling = RollingRollout(
+                self.ctx, Progress.from_dict(dict(self.progress.extra.get("rolling") or {}))
+            )
+        outcome = self._rolling.step()
+        self._checkpoint_rolling()
+        if outcome is not None and outcome.result == Result.SYNCED:
+            return Outcome(
+                Result.SYNCED,
+                f"canary passed; {outcome.message}",
+                task_definition_arn=outcome.task_definition_arn,
+                details=outcome.details,
+            )
+        return outcome
+
+    def _checkpoint_rolling(self) -> None:
+        assert self._rolling is not None
+        inner, p = self._rolling.progress, self.progress
+        p.extra["rolling"] = inner.to_dict()
+        p.phase = f"{ROLLING}/{inner.phase}"
+        p.deployment_id = inner.deployment_id
+
+    # -- failure before the rolling phase ----------------------------------------------
+
+    def _fail(self, reason: str) -> Outcome | None:
+        p = self.progress
+        p.failure = reason
+        p.phase = ABORT
+        self.ctx.report(f"deploy failed: {reason}; deleting the canary")
+        return None
+
+    def _abort(self) -> Outcome | None:
+        p = self.progress
+        self._remove_canary()
+        previous = p.previous_task_definition_arn
+        if previous:
+            return Outcome(
+                Result.ROLLED_BACK,
+                f"canary of {p.task_definition_arn} failed: {p.failure}; canary deleted, "
+                f"{self.ctx.desired.service_name} left untouched on {previous}",
+                task_definition_arn=previous,
+                failure_reason=p.failure,
+                restored_task_definition_arn=previous,
+            )
+        return Outcome(
+            Result.FAILED,
+            f"canary of {p.task_definition_arn} failed: {p.failure}; canary deleted, "
+            f"{self.ctx.desired.service_name} not created",
+            failure_reason=p.failure,
+        )
+
+
+def _failed_tasks(service: JsonDict | None, deployment_id: str | None) -> int:
+    for deployment in (service or {}).get("deployments") or ():
+        if deployment_id is None or deployment.get("id") == deployment_id:
+            return int(deployment.get("failedTasks") or 0)
+    return 0
