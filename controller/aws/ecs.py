@@ -95,6 +95,14 @@ class EcsApi:
                 return dict(service)
         return None
 
+    def list_service_names(self, *, cluster: str) -> list[str]:
+        """The names of the cluster's services (ListServices, every page)."""
+        names: list[str] = []
+        with aws_errors(f"list services in cluster {cluster}"):
+            for page in self.ecs.get_paginator("list_services").paginate(cluster=cluster):
+                names.extend(str(arn).rsplit("/", 1)[-1] for arn in page.get("serviceArns", []))
+        return names
+
     def create_service(self, request: JsonDict) -> JsonDict:
         with aws_errors(f"create service {request.get('serviceName')}"):
             return dict(self.ecs.create_service(**request)["service"])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from controller.core.model import Strategy
 from controller.strategies.base import Progress, Rollout, RolloutContext
+from controller.strategies.bluegreen import BlueGreenRollout
 from controller.strategies.canary import CanaryRollout
 from controller.strategies.rolling import RollingRollout
 from controller.strategies.runtask import RunTaskRollout
@@ -17,6 +18,7 @@ RolloutFactory = Callable[[RolloutContext, Progress | None], Rollout]
 
 ROLLOUTS: dict[Strategy, RolloutFactory] = {
     Strategy.ROLLING: RollingRollout,
+    Strategy.BLUE_GREEN: BlueGreenRollout,
     Strategy.CANARY: CanaryRollout,
     Strategy.RUN_TASK: RunTaskRollout,
 }
