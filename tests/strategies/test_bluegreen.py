@@ -1,0 +1,333 @@
+"""The blue-green rollout against local-aws: a real ALB with prod and stage listeners.
+
+Each test renders tests/data/bluegreen-repo, reads live state with ``fetch_live``, plans, and
+drives ``BlueGreenRollout`` to its end, as a reconcile pass does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from controller.aws.clients import clients_for, forget_clients
+from controller.aws.ecs import EcsApi
+from controller.aws.live import fetch_live
+from controller.core.layout import load_repo
+from controller.core.model import DesiredService
+from controller.core.outcome import Outcome, Result
+from controller.core.plan import Action, plan_service
+from controller.localaws import LocalAws
+from controller.strategies.base import Progress, RolloutContext, drive
+from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
+from controller.strategies.registry import rollout_for
+
+REGION = "us-east-1"
+REPO = Path(__file__).resolve().parent.parent / "data" / "bluegreen-repo"
+
+
+def client(name: str) -> Any:
+    return boto3.client(name, region_name=REGION)
+
+
+@dataclass(frozen=True)
+class Balancer:
+    """An ALB with two target groups: prod listener -> blue, stage listener -> green."""
+
+    prod_listener: str
+    stage_listener: str
+    blue: str
+    green: str
+    subnet: str
+    security_group: str
+
+    def forwards(self, listener: str) -> str:
+        (found,) = client("elbv2").describe_listeners(ListenerArns=[listener])["Listeners"]
+        return str(found["DefaultActions"][0]["TargetGroupArn"])
+
+
+@pytest.fixture
+def balancer(local_aws: LocalAws) -> Iterator[Balancer]:
+    forget_clients()
+    client("ecs").create_cluster(clusterName="staging")
+    ec2, elbv2 = client("ec2"), client("elbv2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+    subnet_ids = [s["SubnetId"] for s in subnets["Subnets"]][:2]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    alb = elbv2.create_load_balancer(Name="web", Subnets=subnet_ids, Type="application")
+    alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
+
+    def target_group(name: str) -> str:
+        created = elbv2.create_target_group(
+            Name=name, Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="ip"
+        )
+        return str(created["TargetGroups"][0]["TargetGroupArn"])
+
+    def listener(port: int, group_arn: str) -> str:
+        created = elbv2.create_listener(
+            LoadBalancerArn=alb_arn,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+        )
+        return str(created["Listeners"][0]["ListenerArn"])
+
+    blue, green = target_group("web-blue"), target_group("web-green")
+    yield Balancer(
+        prod_listener=listener(80, blue),
+        stage_listener=listener(8080, green),
+        blue=blue,
+        green=green,
+        subnet=subnet_ids[0],
+        security_group=group,
+    )
+    forget_clients()
+
+
+def desired(balancer: Balancer, *, image: str = "nginx:1.26", **edits: str) -> DesiredService:
+    """staging/web of the test repository, pointed at the balancer; ``edits``: old=new in any file."""
+    files = {
+        str(path.relative_to(REPO)): path.read_text() for path in REPO.rglob("*") if path.is_file()
+    }
+    substitutions = {
+        "SUBNET": balancer.subnet,
+        "SECURITY_GROUP": balancer.security_group,
+        "PROD_LISTENER": balancer.prod_listener,
+        "STAGE_LISTENER": balancer.stage_listener,
+        "nginx:1.26": image,
+        **edits,
+    }
+    for name, text in files.items():
+        for old, new in substitutions.items():
+            text = text.replace(old, new)
+        files[name] = text
+    state = load_repo(files)
+    assert not state.problems, state.problems
+    return state.services["staging/web"]
+
+
+def context(service: DesiredService) -> RolloutContext:
+    live = fetch_live([service])[service.key]
+    return RolloutContext(
+        desired=service,
+        plan=plan_service(service, live),
+        api=EcsApi(clients_for(service.env)),
+        commit="c0ffee",
+        poll_seconds=0.05,
+        sleep=time.sleep,
+    )
+
+
+def deploy(service: DesiredService) -> Outcome:
+    ctx = context(service)
+    rollout = rollout_for(ctx)
+    assert isinstance(rollout, BlueGreenRollout)
+    return drive(rollout, ctx)
+
+
+def ecs_service(name: str) -> dict[str, Any] | None:
+    found = client("ecs").describe_services(cluster="staging", services=[name], include=["TAGS"])
+    services = [s for s in found["services"] if s["status"] == "ACTIVE"]
+    return services[0] if services else None
+
+
+def colour(name: str) -> str | None:
+    service = ecs_service(name)
+    assert service is not None, f"{name} does not exist"
+    tags = {t["key"]: t["value"] for t in service.get("tags") or ()}
+    return tags.get("BG_VERSION")
+
+
+def image_of(service: dict[str, Any]) -> str:
+    definition = client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])
+    return str(definition["taskDefinition"]["containerDefinitions"][0]["image"])
+
+
+def autoscaled(name: str) -> list[str]:
+    """The scaling policy names attached to service ``name`` (checks its scalable target too)."""
+    autoscaling = client("application-autoscaling")
+    resource_id = f"service/staging/{name}"
+    targets = autoscaling.describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=[resource_id]
+    )["ScalableTargets"]
+    policies = autoscaling.describe_scaling_policies(
+        ServiceNamespace="ecs", ResourceId=resource_id
+    )["ScalingPolicies"]
+    assert bool(targets) == bool(policies), (targets, policies)
+    return [p["PolicyName"] for p in policies]
+
+
+def healthy_targets(group: str) -> int:
+    described = client("elbv2").describe_target_health(TargetGroupArn=group)
+    return sum(
+        1 for d in described["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy"
+    )
+
+
+def test_a_good_version_is_promoted_behind_the_prod_listener(balancer: Balancer) -> None:
+    first = deploy(desired(balancer))
+
+    assert first.result == Result.SYNCED, first.message
+    # the first generation was created behind the stage listener, then swapped into production
+    assert balancer.forwards(balancer.prod_listener) == balancer.green
+    assert balancer.forwards(balancer.stage_listener) == balancer.blue
+    assert colour("web__1") == "BLUE"
+    assert first.details == {
+        "serviceName": "web__1",
+        "colour": "BLUE",
+        "targetGroup": balancer.green,
+    }
+
+    second = deploy(desired(balancer, image="nginx:1.27"))
+
+    assert second.result == Result.SYNCED, second.message
+    assert balancer.forwards(balancer.prod_listener) == balancer.blue
+    assert balancer.forwards(balancer.stage_listener) == balancer.green
+    new, old = ecs_service("web__2"), ecs_service("web__1")
+    assert new is not None and old is not None
+    assert image_of(new) == "nginx:1.27"
+    assert (colour("web__2"), colour("web__1")) == ("BLUE", "GREEN")
+    assert new["loadBalancers"][0]["targetGroupArn"] == balancer.blue
+    assert healthy_targets(balancer.blue) == 2
+    assert old["desiredCount"] == 0  # downsized, kept
+    assert autoscaled("web__2") == ["cpu60"]
+    assert autoscaled("web__1") == []
+    assert second.details["serviceName"] == "web__2"
+
+
+def test_the_diff_compares_git_with_the_service_behind_the_prod_listener(
+    balancer: Balancer,
+) -> None:
+    deploy(desired(balancer))
+    deploy(desired(balancer, image="nginx:1.27"))
+
+    same = desired(balancer, image="nginx:1.27")
+    live = fetch_live([same])[same.key]
+    assert live.service is not None and live.service["serviceName"] == "web__2"
+    assert plan_service(same, live).action == Action.IN_SYNC
+
+    bumped = desired(balancer, image="nginx:1.28")
+    plan = plan_service(bumped, fetch_live([bumped])[bumped.key])
+    assert plan.action == Action.UPDATE
+    assert [str(c) for c in plan.changes] == [
+        "containerDefinitions[web].image: nginx:1.27 -> nginx:1.28"
+    ]
+
+
+def test_a_failing_image_is_stopped_before_production_traffic_reaches_it(
+    balancer: Balancer,
+) -> None:
+    deploy(desired(balancer))
+    good = ecs_service("web__1")
+    assert good is not None
+
+    outcome = deploy(desired(balancer, image="nginx:broken"))
+
+    assert outcome.result == Result.ROLLED_BACK, outcome.message
+    assert outcome.failure_reason and "web__2" in outcome.failure_reason
+    assert outcome.restored_task_definition_arn == good["taskDefinition"]
+    # production never moved: the prod listener still forwards to the old target group
+    assert balancer.forwards(balancer.prod_listener) == balancer.green
+    assert balancer.forwards(balancer.stage_listener) == balancer.blue
+    assert ecs_service("web__2") is None  # the stage service is deleted
+    kept = ecs_service("web__1")
+    assert kept is not None and kept["desiredCount"] == 2
+    assert colour("web__1") == "BLUE"
+    assert autoscaled("web__1") == ["cpu60"]
+    assert healthy_targets(balancer.green) == 2
+
+
+def test_each_deploy_is_a_new_generation_and_only_the_last_downsized_one_is_kept(
+    balancer: Balancer,
+) -> None:
+    for image in ("nginx:1.26", "nginx:1.27", "nginx:1.28"):
+        outcome = deploy(desired(balancer, image=image))
+        assert outcome.result == Result.SYNCED, outcome.message
+
+    names = sorted(
+        arn.rsplit("/", 1)[-1]
+        for arn in client("ecs").list_services(cluster="staging")["serviceArns"]
+        if ecs_service(arn.rsplit("/", 1)[-1]) is not None
+    )
+    assert names == ["web__2", "web__3"]
+    third, second = ecs_service("web__3"), ecs_service("web__2")
+    assert third is not None and second is not None
+    assert image_of(third) == "nginx:1.28"
+    assert (third["desiredCount"], second["desiredCount"]) == (2, 0)
+    assert balancer.forwards(balancer.prod_listener) == balancer.green
+    assert autoscaled("web__3") == ["cpu60"]
+    assert autoscaled("web__2") == []
+
+
+def test_keeping_the_old_service_up_when_asked(balancer: Balancer) -> None:
+    deploy(desired(balancer))
+
+    outcome = deploy(
+        desired(
+            balancer,
+            image="nginx:1.27",
+            **{"downsizeOldService: true": "downsizeOldService: false"},
+        )
+    )
+
+    assert outcome.result == Result.SYNCED, outcome.message
+    old = ecs_service("web__1")
+    assert old is not None and old["desiredCount"] == 2
+    assert colour("web__1") == "GREEN"
+    assert autoscaled("web__1") == []  # production's autoscaling moved to web__2
+
+
+def test_a_port_the_container_does_not_map_fails_before_anything_is_created(
+    balancer: Balancer,
+) -> None:
+    service = desired(
+        balancer,
+        **{
+            "containerName: web\n    containerPort: 80": "containerName: web\n    containerPort: 8080"
+        },
+    )
+    # the task definition still maps 80; only the service's load balancer says 8080
+    assert service.task_definition["containerDefinitions"][0]["portMappings"] == [
+        {"containerPort": 80}
+    ]
+
+    outcome = deploy(service)
+
+    assert outcome.result == Result.FAILED
+    assert "containerPort 8080" in outcome.message and "it maps: 80" in outcome.message
+    assert client("ecs").list_services(cluster="staging")["serviceArns"] == []
+    assert client("ecs").list_task_definitions()["taskDefinitionArns"] == []
+    assert balancer.forwards(balancer.prod_listener) == balancer.blue
+
+
+def test_a_failure_after_the_swap_swaps_back_and_restores_the_old_service(
+    balancer: Balancer,
+) -> None:
+    deploy(desired(balancer))
+    ctx = context(desired(balancer, image="nginx:1.27"))
+    rollout = BlueGreenRollout(ctx)
+    while rollout.progress.phase != CONFIRM:
+        assert rollout.step() is None
+        time.sleep(0.05)
+    assert balancer.forwards(balancer.prod_listener) == balancer.blue  # swapped
+    # the journaled progress is all a restarted controller needs to carry on
+    resumed = BlueGreenRollout(ctx, Progress.from_dict(rollout.progress.to_dict()))
+    # production's new service disappears under the controller's feet
+    client("ecs").delete_service(cluster="staging", service="web__2", force=True)
+
+    outcome = drive(resumed, ctx)
+
+    assert outcome.result == Result.ROLLED_BACK, outcome.message
+    assert balancer.forwards(balancer.prod_listener) == balancer.green
+    assert balancer.forwards(balancer.stage_listener) == balancer.blue
+    old = ecs_service("web__1")
+    assert old is not None and old["desiredCount"] == 2
+    assert colour("web__1") == "BLUE"
+    assert autoscaled("web__1") == ["cpu60"]
+    assert outcome.details["serviceName"] == "web__1"
