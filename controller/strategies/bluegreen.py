@@ -38,6 +38,7 @@ from controller.strategies.base import (
     stream_events,
 )
 from controller.strategies.steps import desired_count, resolve_task_definition
+from controller.strategies.verify import Verdict, verify_step
 
 JsonDict = dict[str, Any]
 
@@ -298,17 +299,19 @@ class BlueGreenRollout:
             if ready:
                 ctx.report(f"stage service {self._new} is steady and its targets are healthy")
                 p.phase = VERIFY
-                return None
+                return self._verify()  # observe at once: no poll interval between the two
         if ctx.clock() >= p.deadline:
             timeout = ctx.desired.deploy.timeout_seconds
             return self._fail(f"timed out after {timeout:g}s waiting for {self._new} ({detail})")
         return None
 
     def _verify(self) -> Outcome | None:
-        # HOOK (verification): checks of deploy.yaml `verify` belong here, between healthy stage
-        # targets and the swap; a failure goes to self._fail(...) so that production never sees
-        # the new version. Until controller/strategies/verify.py provides them, nothing is checked.
-        self.progress.phase = SWAP
+        # deploy.yaml `verify` runs against the stage version, before production traffic moves
+        verification = verify_step(self.ctx, self.progress)
+        if verification.verdict == Verdict.FAILED:
+            return self._fail(f"verification failed: {verification.message}")
+        if verification.verdict == Verdict.PASSED:
+            self.progress.phase = SWAP
         return None
 
     def _swap(self) -> Outcome | None:

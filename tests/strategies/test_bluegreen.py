@@ -26,6 +26,7 @@ from controller.localaws import LocalAws
 from controller.strategies.base import Progress, RolloutContext, drive
 from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
 from controller.strategies.registry import rollout_for
+from tests.strategies.support import Probe
 
 REGION = "us-east-1"
 REPO = Path(__file__).resolve().parent.parent / "data" / "bluegreen-repo"
@@ -331,3 +332,20 @@ def test_a_failure_after_the_swap_swaps_back_and_restores_the_old_service(
     assert colour("web__1") == "BLUE"
     assert autoscaled("web__1") == ["cpu60"]
     assert outcome.details["serviceName"] == "web__1"
+
+
+def test_a_failed_verification_keeps_production_on_the_old_version(
+    balancer: Balancer, probe: Probe
+) -> None:
+    deploy(desired(balancer))
+    probe.answer(503)
+    verified = {"timeout: 60s": f"timeout: 60s\nverify:\n  http:\n    - url: {probe.url}"}
+
+    outcome = deploy(desired(balancer, image="nginx:1.27", **verified))
+
+    assert outcome.result == Result.ROLLED_BACK, outcome.message
+    assert outcome.failure_reason and "verification failed" in outcome.failure_reason
+    assert probe.hits >= 1
+    assert balancer.forwards(balancer.prod_listener) == balancer.green
+    assert ecs_service("web__2") is None
+    assert colour("web__1") == "BLUE"
