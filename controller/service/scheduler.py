@@ -142,6 +142,12 @@ class PassScheduler:
             return self._ready
 
     @property
+    def busy(self) -> bool:
+        """Whether a pass is running (or about to run another right after)."""
+        with self._lock:
+            return self._running
+
+    @property
     def passes(self) -> int:
         """How many passes ran to the end."""
         with self._lock:

@@ -1,0 +1,116 @@
+"""The pass scheduler in process, against local-aws and a real git remote.
+
+Passes never overlap and never pile up; a pass that cannot fetch leaves the controller
+unready and is counted; the controller's own status commits ask for no pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from prometheus_client import generate_latest
+
+from controller.localaws import LocalAws, SimulationOptions
+from controller.reconcile import PassOptions
+from controller.service.metrics import ControllerMetrics
+from controller.service.scheduler import MeasuredRepository, PassScheduler
+from tests.e2e.support import Workspace
+
+DEADLINE = 90.0
+
+
+def wait_until(what: str, condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+def scheduler_for(url: str, workdir: str, metrics: ControllerMetrics) -> PassScheduler:
+    repo = MeasuredRepository(metrics=metrics, url=url, workdir=workdir)
+    options = PassOptions(poll_seconds=0.1, report=lambda line: None)
+    return PassScheduler(repo=repo, options=options, metrics=metrics, interval=600)
+
+
+@pytest.fixture
+def schedulers() -> Iterator[list[PassScheduler]]:
+    started: list[PassScheduler] = []
+    yield started
+    for s in started:
+        s.stop(timeout=60)
+
+
+def sample(metrics: ControllerMetrics, line_start: str) -> float:
+    for line in generate_latest(metrics.registry).decode().splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample {line_start}")
+
+
+def test_requests_during_a_pass_become_exactly_one_more_pass(
+    workspace: Workspace, local_aws: LocalAws, schedulers: list[PassScheduler]
+) -> None:
+    # slow tasks: the first pass (creating three services) is still running while we ask
+    local_aws.options = SimulationOptions(task_start_seconds=1.5)
+    metrics = ControllerMetrics()
+    passes = scheduler_for(str(workspace.remote), str(workspace.workdir), metrics)
+    schedulers.append(passes)
+    passes.start()
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    wait_until(
+        "the first pass is rolling out",
+        lambda: bool(ecs.list_services(cluster="staging")["serviceArns"]),
+    )
+    assert passes.busy
+    for n in range(5):
+        assert passes.request(f"push {n}")
+
+    wait_until("both passes ended", lambda: passes.passes >= 2 and not passes.busy)
+    assert passes.passes == 2
+    assert sample(metrics, 'ecs_gitops_passes_total{result="ok"}') == 2
+    assert passes.readiness()[0] is True
+
+
+def test_the_controllers_own_status_commit_asks_for_no_pass(
+    workspace: Workspace, local_aws: LocalAws, schedulers: list[PassScheduler]
+) -> None:
+    passes = scheduler_for(str(workspace.remote), str(workspace.workdir), ControllerMetrics())
+    schedulers.append(passes)
+    config = workspace.remote_head()
+    passes.start()
+    wait_until("the first pass", lambda: passes.passes == 1 and not passes.busy)
+    status_commit = workspace.remote_head()
+    assert status_commit != config
+    assert passes.request("our status push", commit=status_commit) is False
+    assert passes.request("the commit just deployed", commit=config) is False
+    assert not passes.busy
+
+
+def test_an_unreachable_repository_leaves_the_controller_unready_and_is_counted(
+    tmp_path: Path, schedulers: list[PassScheduler]
+) -> None:
+    metrics = ControllerMetrics()
+    missing = f"{tmp_path}/no-such-repository.git"
+    passes = scheduler_for(missing, f"{tmp_path}/workdir", metrics)
+    schedulers.append(passes)
+    passes.start()
+    wait_until(
+        "the failed pass", lambda: 'result="error"' in generate_latest(metrics.registry).decode()
+    )
+    wait_until("the pass ended", lambda: not passes.busy)
+
+    ready, why = passes.readiness()
+    assert ready is False
+    assert "no-such-repository" in why
+    assert sample(metrics, 'ecs_gitops_passes_total{result="error"}') == 1
+    assert sample(metrics, "ecs_gitops_git_fetch_errors_total") == 1
+    assert sample(metrics, "ecs_gitops_git_fetch_duration_seconds_count") == 1
+    assert passes.passes == 0
+
+    assert passes.stop(timeout=60) is True
+    assert passes.readiness() == (False, "stopping")
+    assert passes.request("after stop") is False
