@@ -15,6 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from controller.aws.clients import API_CALLS, aws_errors, clients_for, forget_clients
 from controller.aws.live import TaskDefinitionCache, fetch_live
+from controller.core.digest import task_definition_digest
 from controller.core.model import DeploySpec, DesiredService, Environment, Strategy
 from controller.core.plan import Action, plan_service
 from controller.errors import AwsError
@@ -316,3 +317,54 @@ def test_an_environment_role_is_assumed_once_and_used(aws: Network) -> None:
     clients.ecs.create_cluster(clusterName="prod")
     assert clients.ecs.list_clusters()["clusterArns"][0].endswith(":cluster/prod")
     assert calls("AssumeRole") == 1
+
+
+def test_a_recorded_digest_spares_the_task_definition_describe(aws: Network) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="staging")
+    services = [desired(f"svc{i:02d}", aws, family="shared") for i in range(12)]
+    for service in services:
+        create(ecs, service)
+    arns = {
+        s.key: ecs.describe_services(cluster="staging", services=[s.service_name])["services"][0][
+            "taskDefinition"
+        ]
+        for s in services
+    }
+    # one revision each, all of the same content
+    digest = task_definition_digest(services[0].task_definition)
+    # recorded for every service but the last; the one before records another content's digest
+    known = {arns[s.key]: digest for s in services[:-2]}
+    known[arns[services[-2].key]] = "sha256:" + "0" * 64
+    API_CALLS.reset()
+
+    live = fetch_live(services, cache=TaskDefinitionCache(), known_digests=known)
+
+    assert calls("DescribeServices") == 2  # ceil(12 / 10)
+    assert calls("DescribeTaskDefinition") == 2  # only the two not proven by a recorded digest
+    proven = live[services[0].key]
+    assert proven.task_definition is None and proven.task_definition_digest == digest
+    assert plan_service(services[0], proven).action is Action.IN_SYNC
+    for unproven in services[-2:]:
+        assert live[unproven.key].task_definition is not None
+        assert live[unproven.key].task_definition_digest is None
+        assert plan_service(unproven, live[unproven.key]).action is Action.IN_SYNC
+
+
+def test_a_revision_shared_by_many_services_is_described_once_even_concurrently(
+    aws: Network,
+) -> None:
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="staging")
+    ecs.register_task_definition(**task_definition("shared"))
+    services = [desired(f"svc{i:02d}", aws, family="shared") for i in range(30)]
+    for service in services:
+        assert service.service is not None
+        ecs.create_service(**service.service)
+    API_CALLS.reset()
+
+    live = fetch_live(services, cache=TaskDefinitionCache(), concurrency=8)
+
+    assert calls("DescribeServices") == 3
+    assert calls("DescribeTaskDefinition") == 1
+    assert all(item.task_definition is not None for item in live.values())
