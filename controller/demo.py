@@ -94,10 +94,44 @@ def _prepare_aws() -> tuple[str, str]:
     return subnet, group
 
 
-def _publish_examples(root: Path, *, subnet: str, group: str) -> tuple[Path, Path]:
+def _prepare_load_balancer(subnet: str) -> tuple[str, str]:
+    """An ALB with two target groups and its prod (80) and stage (8080) listeners, for blue-green.
+
+    Returns the (prod, stage) listener ARNs.
+    """
+    ec2, elbv2 = boto3.client("ec2", region_name=REGION), boto3.client("elbv2", region_name=REGION)
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    alb = elbv2.create_load_balancer(
+        Name="checkout", Subnets=[s["SubnetId"] for s in subnets[:2]], Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    listeners = []
+    for name, port in (("checkout-1", 80), ("checkout-2", 8080)):
+        group = elbv2.create_target_group(
+            Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        listeners.append(
+            elbv2.create_listener(
+                LoadBalancerArn=alb,
+                Protocol="HTTP",
+                Port=port,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+            )["Listeners"][0]["ListenerArn"]
+        )
+    return listeners[0], listeners[1]
+
+
+def _publish_examples(
+    root: Path, *, subnet: str, group: str, listeners: tuple[str, str] | None = None
+) -> tuple[Path, Path]:
     """examples/ as a bare repository (the remote) and a user's clone of it."""
     remote, clone = root / "config.git", root / "clone"
     shutil.copytree(examples_dir(), clone)
+    prod, stage = listeners or ("", "")
+    for deploy in clone.glob("*/*/deploy.yaml") if listeners else ():
+        # blue-green examples name placeholder listeners: point them at the local ALB's
+        text = re.sub(r"(?m)^(\s+prodListenerArn:).*$", rf"\1 {prod}", deploy.read_text())
+        deploy.write_text(re.sub(r"(?m)^(\s+stageListenerArn:).*$", rf"\1 {stage}", text))
     for env_file in clone.glob("*/environment.yaml"):
         text = env_file.read_text()
         text = re.sub(r"(?m)^(\s+subnet:).*$", rf"\1 {subnet}", text)
@@ -151,7 +185,8 @@ def run_demo() -> int:
         root = Path(tmp)
         _title(f"local-aws is serving ECS, ELBv2, autoscaling... at {aws.endpoint_url}")
         subnet, group = _prepare_aws()
-        remote, clone = _publish_examples(root, subnet=subnet, group=group)
+        listeners = _prepare_load_balancer(subnet)
+        remote, clone = _publish_examples(root, subnet=subnet, group=group, listeners=listeners)
         print(
             f"examples/ published as a git repository with {len(list(clone.glob('*/*/deploy.yaml')))} services"
         )

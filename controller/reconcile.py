@@ -270,7 +270,8 @@ def _reconcile_service(
             and previous.desiredState == fingerprint
         ):
             # keep what the last deploy said, so that an unchanged pass rewrites nothing
-            return replace(base, outcome=replace(base.outcome, message=previous.message))
+            kept = replace(base.outcome, message=previous.message, details=previous.details or {})
+            return replace(base, outcome=kept)
         return base
     if marker is not None and marker.desiredState in (None, fingerprint):
         # the very state that failed (or a marker too damaged to tell): do not loop;
