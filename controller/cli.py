@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--webhook-secret-file",
         metavar="FILE",
-        help="file holding the webhook secret; without it POST /webhook is off",
+        help="file holding the webhook secret (default: $ECS_GITOPS_WEBHOOK_SECRET); "
+        "without a secret POST /webhook is off",
     )
     p.add_argument(
         "--no-watch",

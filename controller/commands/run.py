@@ -27,10 +27,15 @@ from controller.service.scheduler import MeasuredRepository, PassScheduler
 from controller.service.watch import RepositoryWatch, local_git_dir
 from controller.service.webhook import Verdict
 
+# On ECS, secrets arrive as environment variables (the task definition's ``secrets``).
+WEBHOOK_SECRET_VARIABLE = "ECS_GITOPS_WEBHOOK_SECRET"
+
 
 def _webhook_secret(path: str | None) -> bytes | None:
+    """The secret from ``--webhook-secret-file``, else from $ECS_GITOPS_WEBHOOK_SECRET, else None."""
     if path is None:
-        return None
+        value = os.environ.get(WEBHOOK_SECRET_VARIABLE, "").strip()
+        return value.encode() or None
     try:
         secret = Path(path).read_bytes().strip()
     except OSError as e:
