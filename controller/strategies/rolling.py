@@ -72,12 +72,12 @@ class RollingRollout:
         return handler()
 
     def _prepare(self) -> Outcome | None:
-        live = self._observe()
+        # not _observe(): the events already there are history, not this rollout's
+        live = self.ctx.api.describe_service(cluster=self._cluster, name=self._name)
         p = self.progress
         if live is not None:
             p.previous_task_definition_arn = live.get("taskDefinition")
             p.previous_desired_count = live.get("desiredCount")
-            # the events that were there before we started are history, not this rollout's
             p.seen_events = [str(e.get("id")) for e in live.get("events") or ()]
         p.task_definition_arn = resolve_task_definition(self.ctx, live)
         p.extra["desiredCount"] = desired_count(self.ctx.desired, live)

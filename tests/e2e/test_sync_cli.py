@@ -120,6 +120,8 @@ def test_image_bump_rolls_out_and_the_status_records_its_commit(workspace: Works
         service["taskDefinition"],
     )
     assert "nginx:1.26 -> nginx:1.27" in result.stdout
+    # ECS events are streamed while waiting, and only this rollout's, not the last one's again
+    assert result.stdout.count("staging/web: ECS: (service web) has reached a steady state.") == 1
     # the other services did not move
     assert live("worker")["taskDefinition"].endswith(":1")
 
