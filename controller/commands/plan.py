@@ -8,6 +8,7 @@ the valid services is printed all the same).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 
 from controller.aws.live import fetch_live
@@ -16,6 +17,7 @@ from controller.core.plan import Action, ServicePlan, plan_invalid, plan_service
 from controller.core.report import format_json, format_markdown, format_text
 from controller.errors import ConfigError
 from controller.source.tree import load_path
+from controller.status.records import STATUS_ROOT, ServiceStatus
 
 EXIT_IN_SYNC = 0
 EXIT_ERROR = 1
@@ -29,16 +31,21 @@ def run(args: argparse.Namespace) -> int:
     keys = state.select(args.only)
     if not keys:
         raise ConfigError(f"plan {args.path}: no service matches --only {args.only}")
-    plans = build_plans(state, keys)
+    plans = build_plans(state, keys, known_digests=recorded_digests(Path(args.path)))
     problems = unattached_problems(state, only=args.only)
     print(_FORMATS[args.format](plans, problems=problems), end="")
     return exit_code(plans, problems=problems)
 
 
-def build_plans(state: RepoState, keys: list[str]) -> list[ServicePlan]:
-    """The plan of every selected service: invalid ones from their problems, valid ones from AWS."""
+def build_plans(
+    state: RepoState, keys: list[str], *, known_digests: Mapping[str, str] | None = None
+) -> list[ServicePlan]:
+    """The plan of every selected service: invalid ones from their problems, valid ones from AWS.
+
+    ``known_digests`` (task definition ARN -> content digest) spares describing revisions.
+    """
     valid = [state.services[key] for key in keys if key in state.services]
-    live = fetch_live(valid)
+    live = fetch_live(valid, known_digests=known_digests)
     plans: list[ServicePlan] = []
     for key in keys:
         if key in state.services:
@@ -46,6 +53,23 @@ def build_plans(state: RepoState, keys: list[str]) -> list[ServicePlan]:
         else:
             plans.append(plan_invalid(key, state.invalid.get(key, ())))
     return plans
+
+
+def recorded_digests(root: Path) -> dict[str, str]:
+    """Task definition ARN -> content digest, as the status files in the checkout record them.
+
+    Revisions are immutable, so a recorded pair spares a DescribeTaskDefinition. A checkout
+    without status files (a separate status branch) just describes every revision.
+    """
+    known: dict[str, str] = {}
+    for path in sorted((root / STATUS_ROOT).glob("*/*.yaml")):
+        try:
+            status = ServiceStatus.from_yaml(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue  # unreadable: describing the revision is the safe answer
+        for revision in status.revisions if status is not None else ():
+            known[revision.taskDefinitionArn] = revision.digest
+    return known
 
 
 def unattached_problems(state: RepoState, *, only: str | None) -> list[Problem]:

@@ -11,9 +11,11 @@ import pytest
 
 from controller.aws import live
 from controller.aws.clients import API_CALLS, forget_clients
+from controller.commands.plan import build_plans, recorded_digests
 from controller.core.outcome import Result
 from controller.reconcile import PassOptions, PassReport, run_pass
 from controller.source.git_repo import ConfigRepository
+from controller.source.tree import load_path
 from tests.e2e.support import Workspace
 
 
@@ -104,3 +106,24 @@ def test_rollouts_in_different_environments_run_side_by_side(synced: Workspace) 
     ends = [i for i, line in enumerate(lines) if ": Synced (update" in line]
     assert len(starts) == 2, lines
     assert ends and max(starts) < min(ends), lines
+
+
+def test_plan_of_a_checkout_trusts_the_digests_its_status_files_record(synced: Workspace) -> None:
+    synced.pull()  # the controller's status commit, with every service's revisions
+    state = load_path(synced.clone)
+    known = recorded_digests(synced.clone)
+    assert len(known) == 3
+    API_CALLS.reset()
+
+    plans = build_plans(state, state.select(None), known_digests=known)
+
+    assert {str(p.action) for p in plans} == {"in-sync"}
+    assert "DescribeTaskDefinition" not in API_CALLS.by_operation()
+
+    # a changed image is still seen: its digest is not the recorded one
+    synced.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    state = load_path(synced.clone)
+    plans = build_plans(state, ["staging/web"], known_digests=known)
+    assert [str(c) for c in plans[0].task_definition_changes] == [
+        "containerDefinitions[web].image: nginx:1.26 -> nginx:1.27"
+    ]
