@@ -119,7 +119,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
-    under_way = journal.entries()
+    under_way = _rollouts_under_way(journal, tree)
     if options.since and options.since != head:
         changed = repo.changed_paths(options.since, head)
         keys = touched_first(keys, changed)
@@ -199,6 +199,26 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     if changes:
         report.status_commit = repo.commit_status(changes, message=_commit_message(report.results))
     return report
+
+
+def _rollouts_under_way(journal: Journal, tree: StatusTree) -> dict[str, JournalEntry]:
+    """Rollouts to resume: the local journal, else a Progressing status file's rollout record.
+
+    The status file covers a controller that comes back without its journal (a new task
+    without the old one's disk) after a clean stop recorded the rollout as Progressing.
+    """
+    under_way = journal.entries()
+    for key, status in tree.statuses.items():
+        if key in under_way or status.result != Result.PROGRESSING or not status.rollout:
+            continue
+        under_way[key] = JournalEntry(
+            key=key,
+            commit=status.commit,
+            desired_state=status.desiredState or "",
+            strategy=status.strategy or "",
+            progress=dict(status.rollout),
+        )
+    return under_way
 
 
 def _reconcile_service(
@@ -540,7 +560,9 @@ def _status_changes(
             else (previous.serviceName if previous else None),
             desiredState=r.fingerprint or (previous.desiredState if previous else None),
             phase=str(outcome.details["phase"]) if "phase" in outcome.details else None,
-            details={k: v for k, v in outcome.details.items() if k != "phase"} or None,
+            rollout=outcome.details.get("rollout"),  # type: ignore[arg-type]
+            details={k: v for k, v in outcome.details.items() if k not in ("phase", "rollout")}
+            or None,
             revisions=previous.revisions if previous else (),
         )
         if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:

@@ -95,7 +95,7 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
                 Result.PROGRESSING,
                 f"paused in phase {phase} when the controller stopped; resumes on its next start",
                 task_definition_arn=rollout.progress.task_definition_arn,
-                details={"phase": phase},
+                details={"phase": phase, "rollout": rollout.progress.to_dict()},
             )
         if ctx.sleep is None:
             ctx.stop.wait(ctx.poll_seconds)

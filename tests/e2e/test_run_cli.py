@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -391,4 +392,33 @@ def test_kill_9_mid_rollout_then_restart_ends_synced_never_forgotten(
     if st["result"] == "Synced":
         assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
     assert not (journal / "staging" / "web.json").exists()
+    assert again.stop() == 0
+
+
+def test_a_new_controller_without_the_old_disk_resumes_from_the_progressing_status(
+    workspace: Workspace, controllers: list[Controller], local_aws: LocalAws
+) -> None:
+    controller = start(controllers, workspace)
+    first_pass_done(controller, workspace)
+    local_aws.options = SimulationOptions(task_start_seconds=8.0)
+    bump = bump_web(workspace)
+    controller.wait_until("the rollout started", lambda: len(live("web")["deployments"]) > 1)
+    assert controller.stop(signal.SIGTERM) == 0, controller.output
+    st = status(workspace, "staging/web")
+    assert st is not None and st["result"] == "Progressing"
+    assert st["rollout"]["deployment_id"]
+
+    # a replacement task on another machine: no clone, no journal
+    journal = workspace.workdir.parent / f"{workspace.workdir.name}.journal"
+    shutil.rmtree(journal)
+    shutil.rmtree(workspace.workdir)
+
+    local_aws.options = fast_options()
+    again = start(controllers, workspace)
+    again.wait_until(
+        "the rollout recorded in the status file completes",
+        lambda: status_is(workspace, "staging/web", commit=bump, results=("Synced",)),
+    )
+    assert "resuming the rollout" in again.output
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
     assert again.stop() == 0
