@@ -25,7 +25,7 @@ def test_examples_are_clean() -> None:
     done = validate(ROOT / "examples")
     assert (done.returncode, done.stdout, done.stderr) == (
         0,
-        "2 environments, 6 services: no problems\n",
+        "2 environments, 8 services: no problems\n",
         "",
     )
 
