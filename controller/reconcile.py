@@ -18,6 +18,7 @@ from pathlib import Path
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import generation
 from controller.aws.live import fetch_live
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import load_repo
@@ -307,7 +308,8 @@ def _reconcile_service(
             action="held",
             keep_status=previous is not None,
         )
-    if plan.action == Action.REPLACE:
+    # blue-green creates a new service on every deploy: a replacement is just another deploy
+    if plan.action == Action.REPLACE and desired.deploy.strategy is not Strategy.BLUE_GREEN:
         fields = ", ".join(c.path for c in plan.changes if c.replace)
         message = f"needs the service replaced ({fields}): not applied automatically"
         return replace(
@@ -511,13 +513,20 @@ def _prune(
 
 
 def _delete_service(env: Environment, status: ServiceStatus) -> None:
+    """Scale to 0 and delete a pruned service, with its autoscaling (every blue-green generation)."""
     api = EcsApi(clients_for(env))
     cluster = status.cluster or env.cluster
-    name = status.serviceName or status.service.split("/")[1]
-    api.remove_autoscaling(resource_id=f"service/{cluster}/{name}")
-    if api.describe_service(cluster=cluster, name=name) is not None:
-        api.update_service(cluster=cluster, name=name, fields={"desiredCount": 0})
-        api.delete_service(cluster=cluster, name=name)
+    base = status.serviceName or status.service.split("/")[1]
+    names = [base]
+    if status.strategy == str(Strategy.BLUE_GREEN):
+        names += [
+            n for n in api.list_service_names(cluster=cluster) if generation(n, base) is not None
+        ]
+    for name in names:
+        api.remove_autoscaling(resource_id=f"service/{cluster}/{name}")
+        if api.describe_service(cluster=cluster, name=name) is not None:
+            api.update_service(cluster=cluster, name=name, fields={"desiredCount": 0})
+            api.delete_service(cluster=cluster, name=name)
 
 
 def _status_changes(

@@ -104,3 +104,34 @@ def test_promote_then_a_broken_image_is_rolled_back_before_the_swap(
     assert "web__2" in marker["reason"]
     remaining = client("ecs").describe_services(cluster="staging", services=["web__2"])
     assert all(s["status"] != "ACTIVE" for s in remaining["services"])
+
+
+def test_pruning_a_blue_green_folder_deletes_every_generation(
+    bluegreen: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, _ = bluegreen
+    first = ws.sync()
+    assert first.returncode == 0, first.stdout + first.stderr
+    ws.pull()
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    ws.commit_and_push("web: nginx 1.27")
+    second = ws.sync()
+    assert second.returncode == 0, second.stdout + second.stderr
+    ecs = client("ecs")
+    active = {
+        s["serviceName"]
+        for s in ecs.describe_services(cluster="staging", services=["web__1", "web__2"])["services"]
+        if s["status"] == "ACTIVE"
+    }
+    assert active == {"web__1", "web__2"}
+
+    ws.pull()
+    ws.replace("staging/environment.yaml", "prune: false", "prune: true")
+    git(ws.clone, "rm", "-q", "-r", "staging/web")
+    ws.commit_and_push("web: retire")
+    pruned = ws.sync()
+
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    left = ecs.describe_services(cluster="staging", services=["web__1", "web__2"])["services"]
+    assert all(s["status"] != "ACTIVE" for s in left)
+    assert ws.remote_file(".ecs-gitops/status/staging/web.yaml") is None
