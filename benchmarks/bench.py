@@ -344,6 +344,8 @@ def measure_size(
         say(f"[{services}] first sync (records every service's status)")
         seconds, _, output = run_child_rss(sync_args, env=env)
         say(f"[{services}]   {seconds:.1f}s: {output.strip().splitlines()[-1]}")
+        # the user's checkout gets the status files, whose recorded digests `plan` trusts
+        git(clone, "pull", "-q", "--rebase", "origin", "main")
 
         say(f"[{services}] no-op pass, minimum, plan, validate x{runs}")
         for _ in range(runs):
