@@ -167,6 +167,18 @@ def _set_image(clone: Path, key: str, image: str) -> Callable[[], None]:
     return change
 
 
+def _web_task_definition() -> str:
+    ecs = boto3.client("ecs", region_name=REGION)
+    (service,) = ecs.describe_services(cluster="staging", services=["web"])["services"]
+    return str(service["taskDefinition"])
+
+
+def _web_revisions() -> list[str]:
+    ecs = boto3.client("ecs", region_name=REGION)
+    family = _web_task_definition().rsplit("/", 1)[-1].rsplit(":", 1)[0]
+    return list(ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"])
+
+
 def _expect(report: PassReport, key: str, result: Result) -> None:
     for r in report.results:
         if r.key == key:
@@ -203,6 +215,8 @@ def run_demo() -> int:
         _push(clone, "web: bump nginx", _set_image(clone, WEB, bumped))
         report = run_pass(repo, options)
         _expect(report, WEB, Result.SYNCED)
+        good = _web_task_definition()
+        print(f"staging/web now runs {good}")
 
         _title(
             "3. a broken image: ECS's circuit breaker fails it, the controller records the rollback"
@@ -224,6 +238,7 @@ def run_demo() -> int:
 
         _title(f"5. git revert {bad[:12]}: the previous revision comes back, the marker goes")
         _git(clone, "pull", "-q", "--rebase", "origin", "main")
+        revisions = _web_revisions()
         _git(clone, "revert", "--no-edit", bad)
         _git(clone, "push", "-q", "origin", "main")
         report = run_pass(repo, options)
@@ -231,6 +246,9 @@ def run_demo() -> int:
         _git(clone, "pull", "-q", "--rebase", "origin", "main")
         if marker.exists():
             raise DemoFailed("the rollback marker is still there after the revert")
+        if _web_task_definition() != good or _web_revisions() != revisions:
+            raise DemoFailed("the revert did not bring back the revision that ran before")
+        print(f"staging/web runs {good} again: the same revision, none registered anew")
 
         _title("status files, as committed to the config repository")
         for status in sorted((clone / ".ecs-gitops" / "status").glob("*/*.yaml")):
