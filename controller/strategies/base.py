@@ -116,6 +116,20 @@ def stream_events(ctx: RolloutContext, progress: Progress, service: JsonDict | N
     del progress.seen_events[:-200]
 
 
+# how often a long wait says where it is, when ECS itself writes no event
+HEARTBEAT_SECONDS = 30.0
+
+
+def heartbeat(ctx: RolloutContext, progress: Progress, what: str) -> None:
+    """Report a waiting rollout's state every ``HEARTBEAT_SECONDS`` (progress during long waits)."""
+    now = ctx.clock()
+    last = float(progress.extra.get("heartbeatAt", progress.started_at))
+    if now - last >= HEARTBEAT_SECONDS:
+        progress.extra["heartbeatAt"] = now
+        left = max(0.0, progress.deadline - now)
+        ctx.report(f"waiting: {what} ({now - progress.started_at:.0f}s elapsed, {left:.0f}s left)")
+
+
 def primary_deployment_id(service: JsonDict) -> str | None:
     for deployment in service.get("deployments") or ():
         if deployment.get("status") == "PRIMARY":

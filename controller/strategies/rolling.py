@@ -16,6 +16,7 @@ from controller.core.outcome import Outcome, Result
 from controller.strategies.base import (
     Progress,
     RolloutContext,
+    heartbeat,
     primary_deployment_id,
     stream_events,
 )
@@ -130,6 +131,7 @@ class RollingRollout:
             return self._fail(
                 f"timed out after {timeout:g}s waiting for steady state ({health.message})"
             )
+        heartbeat(ctx, p, f"steady state of {self._name}: {health.message}")
         return None
 
     def _verify(self) -> Outcome | None:
