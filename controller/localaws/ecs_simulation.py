@@ -61,6 +61,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ecs import models as ecs_models
 from moto.ecs.exceptions import (
     EcsClientException,
@@ -1101,6 +1102,10 @@ def install(simulation: EcsSimulation, clock: Callable[[], float]) -> None:
     if _active is not None and _active is not simulation:
         raise RuntimeError("local-aws: another ECS simulation is already installed in this process")
     _active, _clock = simulation, clock
+    # moto names an ENI's private DNS only in VPCs with DNS hostnames enabled, but its ECS
+    # tasks always read it: without this, a task in any other VPC fails with a 500
+    if "private_dns_name" not in NetworkInterface.__dict__:
+        NetworkInterface.private_dns_name = None  # type: ignore[assignment]
     for (owner, name), replacement in _PATCHES.items():
         _originals.setdefault((owner, name), owner.__dict__[name])
         setattr(owner, name, replacement)

@@ -1,9 +1,9 @@
-"""Live-state lookup against a real moto server on loopback: results and API call counts."""
+"""Live-state lookup against local-aws (moto's server) on loopback: results and API call counts."""
 
 from __future__ import annotations
 
 import socket
-import urllib.request
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from controller.aws.clients import API_CALLS, aws_errors, clients_for, forget_clients
 from controller.aws.live import TaskDefinitionCache, fetch_live
@@ -19,18 +18,10 @@ from controller.core.digest import task_definition_digest
 from controller.core.model import DeploySpec, DesiredService, Environment, Strategy
 from controller.core.plan import Action, plan_service
 from controller.errors import AwsError
+from controller.localaws import LocalAws
 
 REGION = "us-east-1"
 ENV = Environment(name="staging", cluster="staging", region=REGION)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass(frozen=True)
@@ -40,14 +31,8 @@ class Network:
 
 
 @pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Network]:
-    """An empty moto with a VPC, the AWS environment pointing at it, and zeroed call counts."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def aws(local_aws: LocalAws) -> Iterator[Network]:
+    """An empty local AWS with a VPC, the AWS environment pointing at it, and zeroed call counts."""
     forget_clients()
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -189,6 +174,14 @@ def test_absent_deleted_and_cluster_less_services_are_absent(aws: Network) -> No
     gone = desired("gone", aws)
     create(ecs, gone)
     ecs.delete_service(cluster="staging", service="gone", force=True)
+    # ECS drains a deleted service before it turns INACTIVE (moto at once, local-aws in a moment)
+    deadline = time.monotonic() + 30
+    while (
+        ecs.describe_services(cluster="staging", services=["gone"])["services"][0]["status"]
+        != "INACTIVE"
+    ):
+        assert time.monotonic() < deadline, "the deleted service never turned INACTIVE"
+        time.sleep(0.05)
     never = desired("never", aws)
     elsewhere = DesiredService(
         env=Environment(name="prod", cluster="no-such-cluster", region=REGION),
