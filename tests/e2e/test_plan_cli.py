@@ -1,4 +1,4 @@
-"""``ecs-gitops plan`` as a user runs it: a subprocess against a moto server on loopback."""
+"""``ecs-gitops plan`` as a user runs it: a subprocess against local-aws (moto's server) on loopback."""
 
 from __future__ import annotations
 
@@ -7,48 +7,32 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from controller.localaws import LocalAws
 from controller.source.tree import load_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An empty moto, and the standard AWS environment pointing at it (for us and the CLI)."""
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
-    settings = {
-        "AWS_ENDPOINT_URL": moto_url,
+def aws_env(local_aws: LocalAws) -> dict[str, str]:
+    """An empty local AWS, and the standard AWS environment pointing at it (for us and the CLI)."""
+    return {
+        "AWS_ENDPOINT_URL": local_aws.endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
     }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return settings
 
 
 @pytest.fixture
 def repo(tmp_path: Path, aws_env: dict[str, str]) -> Path:
-    """examples/ with its subnet and security group placeholders pointing at moto's VPC."""
+    """examples/ with its subnet and security group placeholders pointing at a VPC of local AWS."""
     ec2 = boto3.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -72,15 +56,6 @@ def plan(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPro
         text=True,
         timeout=120,
     )
-
-
-def without_circuit_breaker(repo: Path, env: str) -> None:
-    """moto's ECS forgets deploymentConfiguration: a manifest setting it would never be in sync."""
-    service_file = repo / env / "web" / "service.yaml"
-    block = "  deploymentCircuitBreaker:\n    enable: true\n    rollback: true\n"
-    text = service_file.read_text()
-    assert block in text
-    service_file.write_text(text.replace(block, ""))
 
 
 def deploy(repo: Path, key: str) -> None:
@@ -107,7 +82,6 @@ def test_empty_aws_plans_every_service_as_new(repo: Path, aws_env: dict[str, str
 def test_a_deployed_service_is_in_sync_and_a_change_shows(
     repo: Path, aws_env: dict[str, str]
 ) -> None:
-    without_circuit_breaker(repo, "staging")
     deploy(repo, "staging/web")
     done = plan(repo, aws_env, "--only", "staging/web")
     assert (done.returncode, done.stdout) == (
@@ -129,7 +103,6 @@ def test_a_deployed_service_is_in_sync_and_a_change_shows(
 
 
 def test_json_format_parses(repo: Path, aws_env: dict[str, str]) -> None:
-    without_circuit_breaker(repo, "staging")
     deploy(repo, "staging/web")
     done = plan(repo, aws_env, "--format", "json")
     assert done.returncode == 2, done.stderr
