@@ -77,6 +77,9 @@ class PassScheduler:
         self._idle.set()
         self._stopping = threading.Event()
         self._last_head: str | None = None
+        # when the next full drift check is due; passes before it (pushes) look only at what
+        # the new commits touched, so a push costs what it changed, not the whole repository
+        self._next_full = 0.0
         self._own: list[str] = []
         self._ready = (False, "no pass has finished yet")
         self._passes = 0
@@ -184,7 +187,10 @@ class PassScheduler:
 
     def _one_pass(self) -> None:
         started = time.monotonic()
-        options = replace(self.options, since=self._last_head)
+        full = self._last_head is None or started >= self._next_full
+        options = replace(self.options, since=self._last_head, touched_only=not full)
+        if full:
+            self._next_full = started + self.interval
         try:
             report = run_pass(self.repo, options)
         except EcsGitopsError as e:

@@ -114,3 +114,31 @@ def test_an_unreachable_repository_leaves_the_controller_unready_and_is_counted(
     assert passes.stop(timeout=60) is True
     assert passes.readiness() == (False, "stopping")
     assert passes.request("after stop") is False
+
+
+def test_a_push_between_full_passes_looks_only_at_the_services_it_touched(
+    workspace: Workspace, local_aws: LocalAws, schedulers: list[PassScheduler]
+) -> None:
+    lines: list[str] = []
+    metrics = ControllerMetrics()
+    repo = MeasuredRepository(
+        metrics=metrics, url=str(workspace.remote), workdir=str(workspace.workdir)
+    )
+    options = PassOptions(poll_seconds=0.1, report=lines.append)
+    passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=600)
+    schedulers.append(passes)
+    passes.start()
+    wait_until("the first (full) pass", lambda: passes.passes == 1 and not passes.busy)
+
+    def services_reported() -> list[str]:
+        return sorted(line.split(":", 1)[0] for line in lines if not line.startswith(" "))
+
+    assert services_reported() == ["staging/api", "staging/web", "staging/worker"]
+
+    lines.clear()
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    pushed = workspace.commit_and_push("web: nginx 1.27")
+    assert passes.request("push", commit=pushed)
+    wait_until("the pass after the push", lambda: passes.passes == 2 and not passes.busy)
+    assert services_reported() == ["staging/web"]
