@@ -81,9 +81,9 @@ def _add_pass_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallel",
         type=int,
-        default=4,
+        default=10,
         metavar="N",
-        help="how many services roll out at the same time (default 4)",
+        help="how many services of one environment roll out at the same time (default 10)",
     )
 
 

@@ -47,7 +47,7 @@ class PassOptions:
 
     only: str | None = None
     poll_seconds: float = 5.0
-    parallel: int = 4
+    parallel: int = 10
     report: Callable[[str], None] = print
     # set it to stop: rollouts pause at their next safe point and report Progressing
     stop: threading.Event = field(default_factory=threading.Event)

@@ -11,6 +11,7 @@ from typing import Any
 
 from controller.aws.clients import AwsClients, aws_errors
 from controller.core.digest import DIGEST_TAG
+from controller.errors import AwsError
 
 JsonDict = dict[str, Any]
 
@@ -41,16 +42,19 @@ class EcsApi:
         return self._task_definitions[arn]
 
     def find_task_definition(
-        self, *, family: str, digest: str, known_arns: Iterable[str] = ()
+        self, *, family: str, digest: str, known_arns: Iterable[str] = (), scan: bool = True
     ) -> str | None:
         """An ACTIVE revision of ``family`` whose content digest tag equals ``digest``.
 
         ``known_arns`` (from the status file's revision history) are checked first, so a
-        revert finds the revision that ran before without listing the family.
+        revert finds the revision that ran before without listing the family; ``scan``
+        also searches the family's newest revisions (when there is no history to trust).
         """
         for arn in known_arns:
             if self._is_active_with_digest(arn, digest):
                 return arn
+        if not scan:
+            return None
         with aws_errors(f"list task definitions of family {family}"):
             response = self.ecs.list_task_definitions(
                 familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=REVISION_SCAN_LIMIT
@@ -66,7 +70,7 @@ class EcsApi:
     def _is_active_with_digest(self, arn: str, digest: str) -> bool:
         try:
             definition, tags = self.describe_task_definition(arn)
-        except Exception:  # a remembered ARN may have been deleted meanwhile
+        except AwsError:  # a remembered ARN may have been deleted meanwhile
             return False
         return definition.get("status") == "ACTIVE" and any(
             t.get("key") == DIGEST_TAG and t.get("value") == digest for t in tags
@@ -129,9 +133,6 @@ class EcsApi:
         with aws_errors(f"tag service {arn}"):
             self.ecs.tag_resource(resourceArn=arn, tags=list(tags))
 
-    def service_events(self, service: JsonDict) -> list[JsonDict]:
-        return list(service.get("events") or ())
-
     # -- tasks ---------------------------------------------------------------------------
 
     def run_task(self, request: JsonDict) -> list[JsonDict]:
@@ -139,8 +140,6 @@ class EcsApi:
             response = self.ecs.run_task(**request)
         failures = response.get("failures") or []
         if failures and not response.get("tasks"):
-            from controller.errors import AwsError
-
             reasons = ", ".join(
                 f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in failures
             )

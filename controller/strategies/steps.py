@@ -27,7 +27,11 @@ def resolve_task_definition(ctx: RolloutContext, live_service: JsonDict | None) 
         return str(live_service["taskDefinition"])
     family = str(ctx.desired.task_definition["family"])
     known = [arn for digest, arn in ctx.known_revisions if digest == ctx.plan.digest]
-    arn = ctx.api.find_task_definition(family=family, digest=ctx.plan.digest, known_arns=known)
+    # the status file's history (revisions this controller registered) is the memory to trust;
+    # without one (a service adopted from elsewhere), search the family's newest revisions
+    arn = ctx.api.find_task_definition(
+        family=family, digest=ctx.plan.digest, known_arns=known, scan=not ctx.known_revisions
+    )
     if arn is not None:
         ctx.report(f"reusing {arn} (same content)")
         return arn
