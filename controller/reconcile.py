@@ -21,7 +21,7 @@ from controller.aws.ecs import EcsApi
 from controller.aws.elb import generation
 from controller.aws.live import fetch_live
 from controller.core.fingerprint import desired_state_fingerprint
-from controller.core.layout import load_repo
+from controller.core.layout import RenderCache, load_repo
 from controller.core.model import DesiredService, Environment, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
@@ -58,6 +58,8 @@ class PassOptions:
     # with ``since``: look only at the services changed since then (and rollouts under way),
     # so that a commit-triggered pass costs what the commit touched; periodic passes check all
     touched_only: bool = False
+    # services rendered from unchanged files are reused from the last pass (``run``)
+    render_cache: RenderCache = field(default_factory=RenderCache)
 
 
 @dataclass
@@ -116,7 +118,7 @@ def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
 def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     """One pass over every selected service; returns what happened (the caller prints/exits)."""
     head = repo.pull()
-    state = load_repo(read_tree(repo.path))
+    state = load_repo(read_tree(repo.path), cache=options.render_cache)
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")

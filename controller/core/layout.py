@@ -47,12 +47,44 @@ class _Folder:
     unknown: list[str] = field(default_factory=list)
 
 
-def load_repo(files: Mapping[str, str]) -> RepoState:
+_Loaded = tuple[DesiredService | None, list[Problem], dict[str, Document]]
+
+
+class RenderCache:
+    """Services loaded from the very same files, kept from one load to the next.
+
+    A long-running controller loads the repository on every pass; with a cache, a commit
+    costs the rendering of the services it changed, not of the whole repository. Each load
+    keeps only the entries it used, so the cache never outgrows the repository. Cached
+    values are shared between loads: callers must not change them in place.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], _Loaded] = {}
+        self._used: dict[tuple[str, ...], _Loaded] = {}
+
+    def get(self, key: tuple[str, ...]) -> _Loaded | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._used[key] = found
+        return found
+
+    def put(self, key: tuple[str, ...], loaded: _Loaded) -> None:
+        self._used[key] = loaded
+
+    def finish(self) -> None:
+        """End of a load: keep what it used, drop the rest."""
+        self._entries, self._used = self._used, {}
+
+
+def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> RepoState:
     """Load, validate and render a whole config repository.
 
     ``files`` maps each path relative to the repository root (posix, e.g.
     ``"staging/web/deploy.yaml"``) to the file's text. Paths under dot-folders
     (``.git``, ``.ecs-gitops``) and files that are not .yaml/.yml/.json are ignored.
+    With a ``cache``, services whose files (and environment.yaml) did not change since
+    the last load are not rendered again.
     """
     env_folders: dict[str, _Folder] = defaultdict(_Folder)
     service_folders: dict[tuple[str, str], _Folder] = defaultdict(_Folder)
@@ -102,9 +134,14 @@ def load_repo(files: Mapping[str, str]) -> RepoState:
         }
         for name, folder in sorted(env_services.items()):
             key = f"{env_name}/{name}"
-            desired, service_problems, documents[key] = _load_service(
-                rendered, name=name, folder=folder, files=files
-            )
+            cache_key = _cache_key(env_folder, folder, files)
+            loaded = cache.get(cache_key) if cache is not None else None
+            if loaded is None:
+                loaded = _load_service(rendered, name=name, folder=folder, files=files)
+            if cache is not None:
+                cache.put(cache_key, loaded)
+            desired, service_problems, documents[key] = loaded
+            service_problems = list(service_problems)
             problems.extend(service_problems)
             if desired is not None and not env_problems:
                 services[key] = desired
@@ -112,12 +149,24 @@ def load_repo(files: Mapping[str, str]) -> RepoState:
                 invalid[key] = tuple(sorted({*env_problems, *service_problems}))
 
     _check_across(services, invalid, documents, problems)
+    if cache is not None:
+        cache.finish()
     return RepoState(
         environments=environments,
         services=services,
         invalid=invalid,
         problems=tuple(sorted(set(problems))),
     )
+
+
+def _cache_key(env_folder: _Folder, folder: _Folder, files: Mapping[str, str]) -> tuple[str, ...]:
+    """Every path and text a service's rendering reads: its folder's and its environment.yaml."""
+    paths = sorted(
+        [p for ps in env_folder.files.values() for p in ps]
+        + [p for ps in folder.files.values() for p in ps]
+        + list(folder.unknown)
+    )
+    return tuple(part for path in paths for part in (path, files[path]))
 
 
 def _orphan(env_name: str, service_name: str, folder: _Folder) -> list[Problem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.core.layout import load_repo
+from controller.core.layout import RenderCache, load_repo
 from controller.source.tree import read_tree
 
 REPOS = Path(__file__).resolve().parent.parent / "data" / "repos"
@@ -130,3 +130,29 @@ def test_two_services_of_one_environment_cannot_share_a_service_name_or_family()
         "staging/web2/task-definition.yaml:1: family 'staging-web' is also used by web in this environment",
     ]
     assert sorted(state.services) == ["staging/job"]
+
+
+def test_a_render_cache_reuses_unchanged_services_and_renders_changed_ones() -> None:
+    cache = RenderCache()
+    first = load_repo(MINIMAL, cache=cache)
+    again = load_repo(MINIMAL, cache=cache)
+    assert again == load_repo(MINIMAL)
+    # unchanged files: the very same rendered values, no second rendering
+    assert again.services["staging/web"] is first.services["staging/web"]
+
+    web_deploy = next(p for p in MINIMAL if p.startswith("staging/web/deploy."))
+    changed = {**MINIMAL, web_deploy: MINIMAL[web_deploy] + "\n# a comment\n"}
+    third = load_repo(changed, cache=cache)
+    assert third.services["staging/web"] is not first.services["staging/web"]
+    assert third.services["staging/job"] is first.services["staging/job"]
+
+    # environment.yaml is part of every service of the environment
+    env_file = next(p for p in MINIMAL if p.startswith("staging/environment."))
+    moved = {**changed, env_file: MINIMAL[env_file] + "\n# a comment\n"}
+    assert (
+        load_repo(moved, cache=cache).services["staging/job"] is not first.services["staging/job"]
+    )
+
+    # a broken file is reported with or without the cache
+    broken = {**MINIMAL, web_deploy: "strategy: sideways\n"}
+    assert load_repo(broken, cache=cache).invalid == load_repo(broken).invalid
