@@ -304,8 +304,10 @@ def measure_size(
 ) -> SizeResult:
     from controller.aws import live
     from controller.aws.clients import API_CALLS, forget_clients
+    from controller.core.layout import RenderCache, load_repo
     from controller.reconcile import PassOptions, run_pass
     from controller.source.git_repo import ConfigRepository
+    from controller.source.tree import read_tree
 
     result = SizeResult(services, environments)
     with (
@@ -394,6 +396,9 @@ def measure_size(
                 git(clone, "pull", "-q", "--rebase", "origin", "main")
                 repo = ConfigRepository(url=str(remote), workdir=workdir)
                 since = repo.pull()  # the commit the watcher last saw
+                # as in `run`: the previous pass rendered this commit, and its cache is warm
+                cache = RenderCache()
+                load_repo(read_tree(repo.path), cache=cache)
                 git(clone, "push", "-q", "origin", "main")
                 seen = UpdateSeen()
                 API_CALLS.reset()
@@ -401,7 +406,11 @@ def measure_size(
                 report = run_pass(
                     repo,
                     PassOptions(
-                        poll_seconds=POLL_SECONDS, report=seen, since=since, touched_only=True
+                        poll_seconds=POLL_SECONDS,
+                        report=seen,
+                        since=since,
+                        touched_only=True,
+                        render_cache=cache,
                     ),
                 )
                 ended = time.perf_counter()
