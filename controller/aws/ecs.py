@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from controller.aws.clients import AwsClients, aws_errors
+from controller.aws.task_definitions import TASK_DEFINITIONS, TaskDefinitionAnswer
 from controller.core.digest import DIGEST_TAG
 from controller.errors import AwsError
 
@@ -24,22 +25,21 @@ class EcsApi:
     """ECS and autoscaling operations for one environment (one region and role)."""
 
     def __init__(self, clients: AwsClients) -> None:
+        self.clients = clients
         self.ecs = clients.ecs
         self.autoscaling = clients.autoscaling
         self._update_keys = frozenset(
             self.ecs.meta.service_model.operation_model("UpdateService").input_shape.members
         )
-        self._task_definitions: dict[str, tuple[JsonDict, list[JsonDict]]] = {}
 
     # -- task definitions -------------------------------------------------------------
 
-    def describe_task_definition(self, arn: str) -> tuple[JsonDict, list[JsonDict]]:
-        """A revision and its tags; revisions are immutable, so each ARN is fetched once."""
-        if arn not in self._task_definitions:
-            with aws_errors(f"describe task definition {arn}"):
-                response = self.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-            self._task_definitions[arn] = (response["taskDefinition"], response.get("tags", []))
-        return self._task_definitions[arn]
+    def describe_task_definition(self, arn: str) -> TaskDefinitionAnswer:
+        """A revision and its tags (fetched once per process: revisions are immutable)."""
+        answer = TASK_DEFINITIONS.get(self.clients, arn)
+        if answer is None:
+            raise AwsError(f"describe task definition {arn}: ECS does not know it", code="NotFound")
+        return answer
 
     def find_task_definition(
         self, *, family: str, digest: str, known_arns: Iterable[str] = (), scan: bool = True
@@ -83,8 +83,9 @@ class EcsApi:
         with aws_errors(f"register task definition {request.get('family')}"):
             response = self.ecs.register_task_definition(**{**request, "tags": tags})
         definition = response["taskDefinition"]
-        self._task_definitions[definition["taskDefinitionArn"]] = (definition, tags)
-        return str(definition["taskDefinitionArn"])
+        arn = str(definition["taskDefinitionArn"])
+        TASK_DEFINITIONS.put(arn, (dict(definition), tuple(tags)))
+        return arn
 
     # -- services -----------------------------------------------------------------------
 
