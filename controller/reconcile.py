@@ -8,6 +8,7 @@ Does I/O (git, AWS) through the adapters.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,8 @@ from controller.status.records import (
 )
 from controller.strategies.base import Progress, RolloutContext, drive
 from controller.strategies.registry import rollout_for
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,14 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             # an AWS or git failure in the middle of one service never stops the others
             result = ServiceResult(
                 key, Outcome(Result.FAILED, str(e)), action="error", failed_now=True
+            )
+        except Exception as e:
+            # nor does a bug: the others deploy, this one reports it (and a journaled rollout
+            # is resumed on the next pass); the traceback goes to the log for a bug report
+            log.exception("reconcile %s: unexpected error", key)
+            message = f"unexpected error ({type(e).__name__}: {e}); see the controller's log"
+            result = ServiceResult(
+                key, Outcome(Result.FAILED, message), action="error", failed_now=True
             )
         result.seconds = time.monotonic() - started
         with lock:
