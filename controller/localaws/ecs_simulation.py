@@ -50,6 +50,8 @@ events.
 from __future__ import annotations
 
 import fnmatch
+import heapq
+import itertools
 import math
 import threading
 import uuid
@@ -122,6 +124,7 @@ class _TaskSim:
     launched_at: float
     outcome: str  # "serve" (stays RUNNING), "exit0" (a job), "exit1" (failing image), "stuck"
     due: float | None  # when the next transition happens; None: never on its own
+    seq: int  # launch order: transitions due at the same moment happen in this order
     service: _ServiceSim | None = None
     deployment: _Deployment | None = None
     targets: list[tuple[str, str, int]] = field(default_factory=list)
@@ -140,6 +143,7 @@ class _TaskSim:
 class _ServiceSim:
     service: Any  # moto's Service: what DescribeServices serves
     backend: Any
+    seq: int  # creation order: the scheduler visits services in this order
     deployments: list[_Deployment]  # [0] is the PRIMARY
     tasks: list[_TaskSim] = field(default_factory=list)  # desiredStatus RUNNING
     last_completed: _Deployment | None = None
@@ -167,16 +171,27 @@ def _circuit_breaker_threshold(desired: int) -> int:
 class EcsSimulation:
     """The lifecycle state of every ECS service and task, advanced from the wall clock on request.
 
+    Advancing costs what changes, not what exists: due transitions wait in heaps, and the scheduler
+    visits only the services something happened to (or that are not yet steady), so thousands of
+    settled services add nothing to a request. Cluster counters are counted when an answer shows
+    them.
+
     Not thread-safe by itself: callers hold :attr:`lock` around :meth:`advance` and any request.
     """
 
     def __init__(self, options: SimulationOptions) -> None:
         self.options = options
         self.lock = threading.RLock()
-        self._services: list[_ServiceSim] = []
-        self._tasks: list[_TaskSim] = []  # not yet STOPPED
+        self._seq = itertools.count()
+        self._services: dict[int, _ServiceSim] = {}  # seq -> simulation, not yet INACTIVE
+        self._tasks: dict[int, _TaskSim] = {}  # seq -> simulation, not yet STOPPED
         self._by_task: dict[int, _TaskSim] = {}  # id(moto task) -> simulation
         self._by_service: dict[int, _ServiceSim] = {}  # id(moto service) -> simulation
+        # (due, seq, task): a task's entry is current while its due still equals the entry's
+        self._task_due: list[tuple[float, int, _TaskSim]] = []
+        self._inactive_due: list[tuple[float, int, _ServiceSim]] = []  # DRAINING -> INACTIVE
+        # Services the scheduler must visit: something changed, or they are not steady yet.
+        self._dirty: dict[int, _ServiceSim] = {}
         self._unhealthy_targets: set[tuple[str, str]] = set()
         self._stopped: deque[tuple[float, _TaskSim]] = deque()  # oldest first
         self._clock = 0.0
@@ -187,6 +202,9 @@ class EcsSimulation:
         self._tasks.clear()
         self._by_task.clear()
         self._by_service.clear()
+        self._task_due.clear()
+        self._inactive_due.clear()
+        self._dirty.clear()
         self._unhealthy_targets.clear()
         self._stopped.clear()
 
@@ -196,31 +214,62 @@ class EcsSimulation:
         """Replay every transition due up to ``now`` in order, scheduling services after each."""
         now = max(now, self._clock)
         while True:
-            due = [x.due for x in self._tasks if x.due is not None and x.due <= now]
-            due += [
-                s.inactive_at
-                for s in self._services
-                if s.inactive_at is not None and s.inactive_at <= now
-            ]
-            if not due:
+            t = self._next_due()
+            if t is None or t > now:
                 break
-            t = min(due)
             self._clock = t
-            for x in [x for x in self._tasks if x.due is not None and x.due <= t]:
+            # Everything due at t, tasks in launch order, then services in creation order.
+            tasks = []
+            while self._task_due and self._task_due[0][0] <= t:
+                due, _, x = heapq.heappop(self._task_due)
+                if x.due == due:
+                    tasks.append(x)
+            for x in tasks:
                 self._transition(x, t)
-            for s in [
-                s for s in self._services if s.inactive_at is not None and s.inactive_at <= t
-            ]:
+            services = []
+            while self._inactive_due and self._inactive_due[0][0] <= t:
+                when, _, s = heapq.heappop(self._inactive_due)
+                if s.inactive_at == when:
+                    services.append(s)
+            for s in services:
                 self._make_inactive(s)
-            self._schedule_all(t)
+            self._schedule_dirty(t)
         self._clock = now
-        self._schedule_all(now)
-        self._count_clusters()
+        self._schedule_dirty(now)
         self._forget_stopped(now)
 
-    def _schedule_all(self, t: float) -> None:
-        for s in list(self._services):
+    def _next_due(self) -> float | None:
+        """The earliest pending transition, dropping heap entries that no longer apply."""
+        # An entry goes stale when its task stops or its service goes INACTIVE first; neither
+        # ever gets a due time again, so comparing the times is enough to tell.
+        while self._task_due and self._task_due[0][2].due != self._task_due[0][0]:
+            heapq.heappop(self._task_due)
+        while (
+            self._inactive_due and self._inactive_due[0][2].inactive_at != self._inactive_due[0][0]
+        ):
+            heapq.heappop(self._inactive_due)
+        times = [heap[0][0] for heap in (self._task_due, self._inactive_due) if heap]
+        return min(times) if times else None
+
+    def _set_due(self, x: _TaskSim, due: float | None) -> None:
+        x.due = due
+        if due is not None:
+            heapq.heappush(self._task_due, (due, x.seq, x))
+
+    def _touch(self, s: _ServiceSim | None) -> None:
+        """Have the scheduler visit ``s`` at its next pass."""
+        if s is not None and s.seq in self._services:
+            self._dirty[s.seq] = s
+
+    def _schedule_dirty(self, t: float) -> None:
+        # A pass over a service that nothing happened to since its last pass changes nothing
+        # (the scheduler acts on state, not on time), so only touched services are visited; a
+        # service stays touched until it is steady.
+        for seq in sorted(self._dirty):
+            s = self._dirty[seq]
             self._schedule(s, t)
+            if s.steady or (s.service.status == "DRAINING" and not s.tasks):
+                del self._dirty[seq]
 
     # ---- tasks ------------------------------------------------------------------------------
 
@@ -313,7 +362,8 @@ class EcsSimulation:
             backend=backend,
             launched_at=now,
             outcome=outcome,
-            due=now,
+            due=None,
+            seq=next(self._seq),
             service=service,
             deployment=deployment,
             failing_containers=frozenset(
@@ -322,7 +372,8 @@ class EcsSimulation:
                 if self.options.fails(str(c.get("image", "")))
             ),
         )
-        self._tasks.append(x)
+        self._tasks[x.seq] = x
+        self._set_due(x, now)
         self._by_task[id(task)] = x
         if service is not None:
             service.tasks.append(x)
@@ -330,11 +381,12 @@ class EcsSimulation:
 
     def _transition(self, x: _TaskSim, t: float) -> None:
         task = x.task
+        self._touch(x.service)
         start = self.options.task_start_seconds
         if x.status == "PROVISIONING":
             task.last_status = "PENDING"
             task.pull_started_at = _dt(t)
-            x.due = None if x.outcome == "stuck" else x.launched_at + start
+            self._set_due(x, None if x.outcome == "stuck" else x.launched_at + start)
         elif x.status == "PENDING":
             task.last_status = "RUNNING"
             task.pull_stopped_at = _dt(t)
@@ -345,7 +397,7 @@ class EcsSimulation:
             self._register_targets(x)
             # A job or a failing image runs as long as it took to start, then its essential
             # container exits.
-            x.due = t + start if x.outcome in ("exit0", "exit1") else None
+            self._set_due(x, t + start if x.outcome in ("exit0", "exit1") else None)
         elif x.status == "RUNNING":
             for c in task.containers:
                 c["exitCode"] = 1 if c["name"] in x.failing_containers else 0
@@ -378,11 +430,11 @@ class EcsSimulation:
         self._stopped.append((t, x))
         self._deregister_targets(x)
         self._release_network_interface(x)
-        if x in self._tasks:
-            self._tasks.remove(x)
+        self._tasks.pop(x.seq, None)
         if x.service is not None and x in x.service.tasks:
             x.service.tasks.remove(x)
             x.service.steady = False
+            self._touch(x.service)
 
     def _forget_stopped(self, now: float) -> None:
         while self._stopped and self._stopped[0][0] < now - STOPPED_TASK_RETENTION_SECONDS:
@@ -397,8 +449,8 @@ class EcsSimulation:
 
     def create_service(self, service: Any, backend: Any, now: float) -> None:
         """Track a service moto just created: its first deployment starts now."""
-        s = _ServiceSim(service=service, backend=backend, deployments=[])
-        self._services.append(s)
+        s = _ServiceSim(service=service, backend=backend, seq=next(self._seq), deployments=[])
+        self._services[s.seq] = s
         self._by_service[id(service)] = s
         self._new_deployment(s, now, task_definition=service.task_definition)
         self._render(s)
@@ -413,6 +465,7 @@ class EcsSimulation:
         s.primary.desired_count = s.service.desired_count
         s.primary.updated_at = now
         s.steady = False
+        self._touch(s)
         self._render(s)
 
     def delete_service(self, s: _ServiceSim, now: float) -> None:
@@ -420,6 +473,8 @@ class EcsSimulation:
         s.service.status = "DRAINING"
         s.service.desired_count = 0
         s.inactive_at = now + self.options.task_start_seconds
+        heapq.heappush(self._inactive_due, (s.inactive_at, s.seq, s))
+        self._touch(s)
         self._render(s)
 
     def _make_inactive(self, s: _ServiceSim) -> None:
@@ -430,7 +485,8 @@ class EcsSimulation:
         s.inactive_at = None
         s.deployments = []
         self._render(s)
-        self._services.remove(s)
+        del self._services[s.seq]
+        self._dirty.pop(s.seq, None)
         self._by_service.pop(id(s.service), None)
 
     def _new_deployment(
@@ -446,6 +502,7 @@ class EcsSimulation:
         d.rollout_state_reason = reason or f"ECS deployment {d.id} in progress."
         s.deployments.insert(0, d)
         s.steady = False
+        self._touch(s)
         return d
 
     def _schedule(self, s: _ServiceSim, t: float) -> None:
@@ -674,9 +731,10 @@ class EcsSimulation:
     def target_unhealthy(self, target_group_arn: str, target_id: str) -> bool:
         return (target_group_arn, target_id) in self._unhealthy_targets
 
-    def _count_clusters(self) -> None:
-        backends = {id(s.backend): s.backend for s in self._services}
-        backends.update({id(x.backend): x.backend for x in self._tasks})
+    def count_clusters(self) -> None:
+        """Write task and service counts onto moto's clusters, for an answer that shows them."""
+        backends = {id(s.backend): s.backend for s in self._services.values()}
+        backends.update({id(x.backend): x.backend for x in self._tasks.values()})
         for backend in backends.values():
             for cluster in backend.clusters.values():
                 cluster.running_tasks_count = 0
@@ -686,7 +744,7 @@ class EcsSimulation:
                     for s in backend.services.values()
                     if s.cluster_name == cluster.name and s.status == "ACTIVE"
                 )
-        for x in self._tasks:
+        for x in self._tasks.values():
             cluster = x.backend.clusters.get(x.task.cluster_name)
             if cluster is None:
                 continue
@@ -864,6 +922,27 @@ def _list_services(self: EC2ContainerServiceResponse) -> ActionResult:
     inactive = {s.arn for s in backend.services.values() if s.status == "INACTIVE"}
     arns = [arn for arn in _payload(result)["serviceArns"] if arn not in inactive]
     return ActionResult({"serviceArns": arns})
+
+
+# The answers that show a cluster's runningTasksCount, pendingTasksCount and activeServicesCount.
+_CLUSTER_ACTIONS = (
+    "create_cluster",
+    "describe_clusters",
+    "update_cluster",
+    "put_cluster_capacity_providers",
+    "delete_cluster",
+)
+
+
+def _counting_clusters(action: str) -> Callable[[EC2ContainerServiceResponse], ActionResult]:
+    """moto's handler for ``action``, with the cluster counters brought up to date first."""
+
+    def handler(self: EC2ContainerServiceResponse) -> ActionResult:
+        _sim().count_clusters()
+        answered: ActionResult = _moto(self, action)
+        return answered
+
+    return handler
 
 
 def _run_task(self: EC2ContainerServiceResponse) -> ActionResult:
@@ -1093,6 +1172,10 @@ _PATCHES: dict[tuple[type, str], Any] = {
         "describe_task_definition",
     ): _describe_task_definition_backend,
     (FakeTargetGroup, "health_for"): _health_for,
+    **{
+        (EC2ContainerServiceResponse, action): _counting_clusters(action)
+        for action in _CLUSTER_ACTIONS
+    },
 }
 
 
