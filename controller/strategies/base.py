@@ -62,6 +62,14 @@ class Progress:
         return {k: v for k, v in record.items() if v not in (None, {}, [])}
 
     @staticmethod
+    def begin(ctx: RolloutContext, phase: str) -> Progress:
+        """A rollout's progress at its start: the deadline is deploy.yaml's ``timeout`` from now."""
+        now = ctx.clock()
+        return Progress(
+            phase=phase, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
+        )
+
+    @staticmethod
     def from_dict(record: JsonDict) -> Progress:
         known = set(Progress.__dataclass_fields__)
         return Progress(**{k: v for k, v in record.items() if k in known})

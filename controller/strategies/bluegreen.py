@@ -78,10 +78,7 @@ class BlueGreenRollout:
         self.ctx = ctx
         self.elb = elb or ElbApi(clients_for(ctx.desired.env))
         self.prod, self.stage = routes(ctx.desired.deploy.block("blueGreen"))
-        now = ctx.clock()
-        self.progress = progress or Progress(
-            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
-        )
+        self.progress = progress or Progress.begin(ctx, PREPARE)
 
     # -- what the progress remembers ----------------------------------------------------------
 

@@ -49,10 +49,7 @@ class CanaryRollout:
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
-        now = ctx.clock()
-        self.progress = progress or Progress(
-            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
-        )
+        self.progress = progress or Progress.begin(ctx, PREPARE)
         self._rolling: RollingRollout | None = None
 
     @property

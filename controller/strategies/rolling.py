@@ -42,10 +42,7 @@ class RollingRollout:
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
-        now = ctx.clock()
-        self.progress = progress or Progress(
-            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
-        )
+        self.progress = progress or Progress.begin(ctx, PREPARE)
 
     @property
     def _cluster(self) -> str:

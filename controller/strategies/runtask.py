@@ -29,10 +29,7 @@ class RunTaskRollout:
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
-        now = ctx.clock()
-        self.progress = progress or Progress(
-            phase=PREPARE, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
-        )
+        self.progress = progress or Progress.begin(ctx, PREPARE)
 
     def step(self) -> Outcome | None:
         handler = {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}[self.progress.phase]
