@@ -95,6 +95,19 @@ class PassReport:
     def exit_code(self) -> int:
         return 1 if any(r.failed_now for r in self.results) else 0
 
+    @property
+    def failed(self) -> list[str]:
+        return [r.key for r in self.results if r.failed_now]
+
+    def summary(self) -> str:
+        """One line: the config commit, how many services, the status commit, what failed."""
+        line = f"pass over {self.commit[:12]}: {len(self.results)} services"
+        if self.status_commit:
+            line += f", status committed as {self.status_commit[:12]}"
+        if self.failed:
+            line += f"; failed: {', '.join(self.failed)}"
+        return line
+
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -33,11 +33,5 @@ def run(args: argparse.Namespace) -> int:
         only=args.only, poll_seconds=args.poll_interval, parallel=args.parallel, report=report
     )
     result = run_pass(repo, options)
-    failed = [r.key for r in result.results if r.failed_now]
-    summary = f"pass over {result.commit[:12]}: {len(result.results)} services"
-    if result.status_commit:
-        summary += f", status committed as {result.status_commit[:12]}"
-    if failed:
-        summary += f"; failed: {', '.join(failed)}"
-    print(summary, file=sys.stderr if failed else sys.stdout, flush=True)
+    print(result.summary(), file=sys.stderr if result.failed else sys.stdout, flush=True)
     return result.exit_code

@@ -219,10 +219,5 @@ class PassScheduler:
                 self._own = [*self._own, report.status_commit][-_OWN_COMMITS:]
             self._ready = (True, f"last pass over {report.commit[:12]} finished")
             self._passes += 1
-        failed = [r.key for r in report.results if r.failed_now]
-        line = f"pass over {report.commit[:12]} finished in {seconds:.1f}s: {len(report.results)} services"
-        if report.status_commit:
-            line += f", status committed as {report.status_commit[:12]}"
-        if failed:
-            line += f"; failed: {', '.join(failed)}"
-        log.log(logging.WARNING if failed else logging.INFO, line)
+        line = f"{report.summary()} (finished in {seconds:.1f}s)"
+        log.log(logging.WARNING if report.failed else logging.INFO, line)
