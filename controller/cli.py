@@ -245,7 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ecs-gitops`` console script."""
     args = build_parser().parse_args(argv)
-    command = importlib.import_module(f"controller.commands.{args.module}")
+    try:
+        command = importlib.import_module(f"controller.commands.{args.module}")
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] != "moto":
+            raise
+        # a production install (the Docker image) leaves the embedded AWS out
+        print(
+            f"ecs-gitops {args.command}: needs the embedded AWS, which is not installed: "
+            "pip install 'ecs-gitops[local-aws]'",
+            file=sys.stderr,
+        )
+        return 1
     try:
         code: int = command.run(args)
     except EcsGitopsError as e:
