@@ -29,6 +29,7 @@ from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.core.scope import touched_keys
 from controller.errors import EcsGitopsError
 from controller.source.git_repo import ConfigRepository
+from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
 from controller.source.tree import read_tree
 from controller.status.journal import Journal, JournalEntry
 from controller.status.records import (
@@ -134,7 +135,13 @@ def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
 def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     """One pass over every selected service; returns what happened (the caller prints/exits)."""
     head = repo.pull()
+    cache_file = render_cache_path(repo.path)
+    if not len(options.render_cache):
+        # a fresh process (a one-shot sync): start from what the last one rendered
+        load_render_cache(options.render_cache, cache_file)
     state = load_repo(read_tree(repo.path), cache=options.render_cache)
+    if options.render_cache.changed:
+        save_render_cache(options.render_cache, cache_file)
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
@@ -167,6 +174,9 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         return line
 
     prerequisites = _prerequisites(state, keys)
+    plans = {
+        key: plan_service(state.services[key], live[key]) for key in keys if key in state.services
+    }
     started_futures: dict[str, Future[ServiceResult]] = {}
 
     def one(key: str) -> ServiceResult:
@@ -179,6 +189,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 state=state,
                 tree=tree,
                 live=live.get(key, LiveService()),
+                plan=plans.get(key),
                 commit=commits.get(key, head),
                 options=options,
                 report=say(key),
@@ -207,16 +218,21 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     # ``parallel`` rollouts at a time per environment, each waiting on its own deployment: a
     # busy environment never holds back another. Deciding a no-op makes no AWS call (live
     # state is read above), so in-sync services pass through the slots at once.
+    # Services with nothing to roll out are settled here, without a thread each.
+    quiet = {key: one(key) for key in keys if _quiet(key, state, plans, prerequisites, under_way)}
+    busy = [key for key in keys if key not in quiet]
     pools = {
         env: ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=env)
-        for env in {key.split("/")[0] for key in keys}
+        for env in {key.split("/")[0] for key in busy}
     }
     try:
         # a pool starts work in submission order, so a service that waits for its runBefore
         # prerequisites (same environment, same pool) only waits for work already started
-        for key in _start_order(keys, prerequisites):
+        for key in _start_order(busy, prerequisites):
             started_futures[key] = pools[key.split("/")[0]].submit(one, key)
-        report.results = [started_futures[key].result() for key in keys]
+        report.results = [
+            quiet[key] if key in quiet else started_futures[key].result() for key in keys
+        ]
     finally:
         for pool in pools.values():
             pool.shutdown()
@@ -254,6 +270,7 @@ def _reconcile_service(
     state: RepoState,
     tree: StatusTree,
     live: LiveService,
+    plan: ServicePlan | None,
     commit: str,
     options: PassOptions,
     report: Callable[[str], None],
@@ -268,7 +285,7 @@ def _reconcile_service(
         )
 
     desired = state.services[key]
-    plan = plan_service(desired, live)
+    plan = plan or plan_service(desired, live)
     if under_way is not None:
         # a rollout the controller was running when it stopped: see it through first
         phase = under_way.progress.get("phase")
@@ -443,6 +460,25 @@ def _job_plan(
         return plan
     done = previous.desiredState == fingerprint and previous.result == Result.SYNCED
     return replace(plan, action=Action.IN_SYNC if done else Action.RUN)
+
+
+def _quiet(
+    key: str,
+    state: RepoState,
+    plans: Mapping[str, ServicePlan],
+    prerequisites: Mapping[str, Sequence[str]],
+    under_way: Mapping[str, JournalEntry],
+) -> bool:
+    """Whether a service certainly needs no rollout this pass (and no runBefore ordering)."""
+    if key in under_way or key in prerequisites:
+        return False
+    if any(key in firsts for firsts in prerequisites.values()):
+        return False
+    if key in state.invalid:
+        return True
+    desired = state.services[key]
+    # a job's plan says nothing of whether it ran: only its status does (see _job_plan)
+    return desired.deploy.strategy is not Strategy.RUN_TASK and plans[key].action is Action.IN_SYNC
 
 
 def _prerequisites(state: RepoState, keys: Sequence[str]) -> dict[str, list[str]]:

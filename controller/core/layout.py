@@ -62,6 +62,19 @@ class RenderCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, ...], _Loaded] = {}
         self._used: dict[tuple[str, ...], _Loaded] = {}
+        # whether the last load rendered anything anew or dropped anything (worth saving)
+        self.changed = False
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> dict[tuple[str, ...], _Loaded]:
+        """Every entry, for a caller that keeps the cache between processes."""
+        return dict(self._entries)
+
+    def restore(self, entries: Mapping[tuple[str, ...], _Loaded]) -> None:
+        """Start from entries a caller kept (between processes)."""
+        self._entries = dict(entries)
 
     def get(self, key: tuple[str, ...]) -> _Loaded | None:
         found = self._entries.get(key)
@@ -74,6 +87,7 @@ class RenderCache:
 
     def finish(self) -> None:
         """End of a load: keep what it used, drop the rest."""
+        self.changed = self._used.keys() != self._entries.keys()
         self._entries, self._used = self._used, {}
 
 

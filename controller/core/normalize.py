@@ -352,26 +352,43 @@ def normalize_task_definition(doc: JsonDict) -> JsonDict:
 
     The controller's digest tag is not content and is dropped.
     """
-    doc = copy.deepcopy(doc)
+    # copies only of what is changed below: the walk builds a new document anyway
+    doc = dict(doc)
     network_mode = doc.get("networkMode") or "bridge"
-    for container in doc.get("containerDefinitions") or ():
-        for mapping in container.get("portMappings") or ():
-            if "containerPort" not in mapping or mapping.get("hostPort") is not None:
-                continue
-            if network_mode in ("awsvpc", "host"):
-                # Under awsvpc and host networking, hostPort defaults to containerPort.
-                mapping["hostPort"] = mapping["containerPort"]
-            elif network_mode == "bridge":
-                # Under bridge networking, an absent hostPort and hostPort 0 both mean dynamic.
-                mapping["hostPort"] = 0
+    if isinstance(doc.get("containerDefinitions"), list):
+        doc["containerDefinitions"] = [
+            _with_host_ports(container, network_mode) if isinstance(container, dict) else container
+            for container in doc["containerDefinitions"]
+        ]
     if isinstance(doc.get("tags"), list):
         doc["tags"] = [t for t in doc["tags"] if t.get("key") != DIGEST_TAG]
     return normalize(doc, TASK_DEFINITION_RULES)
 
 
+def _with_host_ports(container: JsonDict, network_mode: str) -> JsonDict:
+    mappings = container.get("portMappings")
+    if not isinstance(mappings, list):
+        return container
+    filled = []
+    for mapping in mappings:
+        if (
+            isinstance(mapping, dict)
+            and "containerPort" in mapping
+            and mapping.get("hostPort") is None
+        ):
+            if network_mode in ("awsvpc", "host"):
+                # Under awsvpc and host networking, hostPort defaults to containerPort.
+                mapping = {**mapping, "hostPort": mapping["containerPort"]}
+            elif network_mode == "bridge":
+                # Under bridge networking, an absent hostPort and hostPort 0 both mean dynamic.
+                mapping = {**mapping, "hostPort": 0}
+        filled.append(mapping)
+    return {**container, "portMappings": filled}
+
+
 def normalize_service(doc: JsonDict) -> JsonDict:
     """CreateService request or DescribeServices ``services[]`` item -> canonical form."""
-    doc = copy.deepcopy(doc)
+    doc = dict(doc)  # only top-level keys are set below: the walk builds a new document
     for deployment in doc.get("deployments") or ():
         if deployment.get("status") != "PRIMARY":
             continue

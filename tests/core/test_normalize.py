@@ -334,3 +334,26 @@ def test_normalising_does_not_modify_its_input() -> None:
     normalize_task_definition(doc)
     normalize_service({"serviceName": "x", "schedulingStrategy": "DAEMON"})
     assert doc == before
+
+
+def test_normalising_never_changes_the_document_it_is_given() -> None:
+    from controller.core.normalize import normalize_service, normalize_task_definition
+
+    task_definition = {
+        "family": "web",
+        "networkMode": "awsvpc",
+        "containerDefinitions": [
+            {"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}
+        ],
+        "tags": [{"key": "ecs-gitops.digest", "value": "sha256:x"}],
+    }
+    service = {
+        "serviceName": "web",
+        "schedulingStrategy": "DAEMON",
+        "deployments": [{"status": "PRIMARY", "platformVersion": "1.4.0"}],
+    }
+    before = copy.deepcopy((task_definition, service))
+    normalized = normalize_task_definition(task_definition)
+    normalize_service(service)
+    assert (task_definition, service) == before
+    assert normalized["containerDefinitions"]["web"]["portMappings"]["80/tcp"]["hostPort"] == 80
