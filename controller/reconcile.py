@@ -140,8 +140,6 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # a fresh process (a one-shot sync): start from what the last one rendered
         load_render_cache(options.render_cache, cache_file)
     state = load_repo(read_tree(repo.path), cache=options.render_cache)
-    if options.render_cache.changed:
-        save_render_cache(options.render_cache, cache_file)
     tree = StatusTree.parse(repo.read_status())
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
@@ -177,6 +175,9 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     plans = {
         key: plan_service(state.services[key], live[key]) for key in keys if key in state.services
     }
+    if options.render_cache.changed:
+        # saved once planned, so that the digests computed on the way are kept with the services
+        save_render_cache(options.render_cache, cache_file)
     started_futures: dict[str, Future[ServiceResult]] = {}
 
     def one(key: str) -> ServiceResult:

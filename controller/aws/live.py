@@ -22,7 +22,6 @@ from controller.aws.task_definitions import (
     TaskDefinitionAnswer,
     TaskDefinitionCache,
 )
-from controller.core.digest import task_definition_digest
 from controller.core.model import DesiredService, Environment, JsonDict, Strategy
 from controller.core.plan import LiveService
 from controller.errors import AwsError
@@ -131,7 +130,7 @@ def _fetch_account(
             if not arn:
                 continue
             digest = known.get(arn)
-            if digest is not None and digest == task_definition_digest(desired.task_definition):
+            if digest is not None and digest == desired.digest:
                 proven[desired.key] = digest
                 continue
             if arn not in by_arn:

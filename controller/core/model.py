@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -93,6 +94,13 @@ class DesiredService:
     @property
     def key(self) -> str:
         return f"{self.env.name}/{self.name}"
+
+    @cached_property
+    def digest(self) -> str:
+        """The content digest of the task definition (computed once: it is used by every pass)."""
+        from controller.core.digest import task_definition_digest  # digest needs this module
+
+        return task_definition_digest(self.task_definition)
 
     @property
     def service_name(self) -> str:

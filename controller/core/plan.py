@@ -104,9 +104,8 @@ def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
     """
     # diff builds the FieldChange values defined above: importing it at the top would be a cycle.
     from controller.core.diff import diff_autoscaling, diff_service, diff_task_definition
-    from controller.core.digest import task_definition_digest
 
-    digest = task_definition_digest(desired.task_definition)
+    digest = desired.digest
     live_task_definition = None
     if live.task_definition is not None:
         # DescribeTaskDefinition returns tags beside the document; the request carries them in it.

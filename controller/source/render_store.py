@@ -9,10 +9,13 @@ own, next to its clone: whoever can write it can already change the clone. Does 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +37,18 @@ def _code_tag() -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Unpickling builds many objects that are all kept: the cyclic collector only slows it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def render_cache_path(workdir: Path) -> Path:
     return workdir.parent / f"{workdir.name}.render-cache"
 
@@ -41,7 +56,7 @@ def render_cache_path(workdir: Path) -> Path:
 def load_render_cache(cache: RenderCache, path: Path) -> None:
     """Fill ``cache`` from ``path``; left empty when missing, unreadable or made by other code."""
     try:
-        with path.open("rb") as f:
+        with path.open("rb") as f, _collector_paused():
             saved = pickle.load(f)
         if saved.get("tag") == _code_tag():
             cache.restore(saved["entries"])
