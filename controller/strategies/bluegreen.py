@@ -28,7 +28,7 @@ from controller.aws.elb import (
     serving,
 )
 from controller.core.expressions import TARGET_GROUP_ARN
-from controller.core.health import HealthStatus, deployment_health, settled
+from controller.core.health import Health, HealthStatus, deployment_health, settled
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action
 from controller.strategies.base import (
@@ -280,14 +280,19 @@ class BlueGreenRollout:
         ready = counts.healthy >= self._count and counts.unhealthy == 0
         return ready, f"target group {group}: {counts}"
 
-    def _wait(self) -> Outcome | None:
-        ctx, p = self.ctx, self.progress
+    def _new_service_health(self) -> Health:
+        """Whether the new service's deployment (ours) reached steady state."""
+        p = self.progress
         assert p.task_definition_arn is not None
-        health = deployment_health(
+        return deployment_health(
             self._observe(self._new),
             deployment_id=p.deployment_id,
             task_definition_arn=p.task_definition_arn,
         )
+
+    def _wait(self) -> Outcome | None:
+        ctx, p = self.ctx, self.progress
+        health = self._new_service_health()
         if health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING):
             return self._fail(f"stage service {self._new}: {health.message}")
         detail = health.message
@@ -336,12 +341,7 @@ class BlueGreenRollout:
     def _confirm(self) -> Outcome | None:
         """Production now reaches the new service: its listener says so and its targets are healthy."""
         ctx, p = self.ctx, self.progress
-        assert p.task_definition_arn is not None
-        health = deployment_health(
-            self._observe(self._new),
-            deployment_id=p.deployment_id,
-            task_definition_arn=p.task_definition_arn,
-        )
+        health = self._new_service_health()
         if health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING):
             return self._fail(f"after the swap, {self._new}: {health.message}")
         routed = self.elb.target_group_of(self.prod)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
+import yaml
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -61,6 +65,17 @@ class Workspace:
         except subprocess.CalledProcessError:
             return None
 
+    def status(self, key: str) -> dict[str, Any]:
+        """The status file of ENV/SERVICE on the remote's main."""
+        text = self.remote_file(f".ecs-gitops/status/{key}.yaml")
+        assert text is not None, f"no status file for {key}"
+        return dict(yaml.safe_load(text))
+
+    def marker(self, key: str) -> dict[str, Any] | None:
+        """The rollback marker of ENV/SERVICE on the remote's main, if any."""
+        text = self.remote_file(f".ecs-gitops/rollback/{key}.yaml")
+        return None if text is None else dict(yaml.safe_load(text))
+
     def sync(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``ecs-gitops sync`` as a user would."""
         return run_cli(
@@ -88,3 +103,21 @@ def network(endpoint: str) -> tuple[str, str]:
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
     return subnet, group
+
+
+def publish(source: Path, tmp_path: Path, replacements: Mapping[str, str]) -> Workspace:
+    """A copy of ``source`` (placeholders replaced in every YAML file) as a bare remote and a clone."""
+    remote, clone = tmp_path / "config.git", tmp_path / "clone"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    shutil.copytree(source, clone)
+    for path in clone.rglob("*.yaml"):
+        text = path.read_text()
+        for old, new in replacements.items():
+            text = text.replace(old, new)
+        path.write_text(text)
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "remote", "add", "origin", str(remote))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "Initial config")
+    git(clone, "push", "-q", "origin", "main")
+    return Workspace(remote=remote, clone=clone, workdir=tmp_path / "controller-workdir")

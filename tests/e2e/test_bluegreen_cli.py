@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from controller.localaws import LocalAws
-from tests.e2e.support import DATA, Workspace, git
+from tests.e2e.support import DATA, Workspace, git, publish
 
 
 def client(name: str) -> Any:
@@ -49,25 +48,13 @@ def bluegreen(tmp_path: Path, local_aws: LocalAws) -> Iterator[tuple[Workspace, 
             Port=port,
             DefaultActions=[{"Type": "forward", "TargetGroupArn": arns[colour]}],
         )["Listeners"][0]["ListenerArn"]
-    remote, clone = tmp_path / "config.git", tmp_path / "clone"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    shutil.copytree(DATA / "bluegreen-repo", clone)
-    for path in clone.rglob("*.yaml"):
-        text = path.read_text()
-        for old, new in (
-            ("SUBNET", subnets[0]),
-            ("SECURITY_GROUP", group),
-            ("PROD_LISTENER", arns["prod"]),
-            ("STAGE_LISTENER", arns["stage"]),
-        ):
-            text = text.replace(old, new)
-        path.write_text(text)
-    git(clone, "init", "-q", "-b", "main")
-    git(clone, "remote", "add", "origin", str(remote))
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", "Initial config")
-    git(clone, "push", "-q", "origin", "main")
-    yield Workspace(remote=remote, clone=clone, workdir=tmp_path / "controller-workdir"), arns
+    placeholders = {
+        "SUBNET": subnets[0],
+        "SECURITY_GROUP": group,
+        "PROD_LISTENER": arns["prod"],
+        "STAGE_LISTENER": arns["stage"],
+    }
+    yield publish(DATA / "bluegreen-repo", tmp_path, placeholders), arns
 
 
 def test_promote_then_a_broken_image_is_rolled_back_before_the_swap(

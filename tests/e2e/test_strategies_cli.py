@@ -6,7 +6,6 @@ The real CLI as a subprocess, local-aws, and tests/data/strategies-repo in a bar
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,29 +13,16 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 
 from controller.localaws import LocalAws
-from tests.e2e.support import DATA, Workspace, git, network
+from tests.e2e.support import DATA, Workspace, network, publish
 
 
 @pytest.fixture
 def ws(tmp_path: Path, local_aws: LocalAws) -> Iterator[Workspace]:
     subnet, group = network(local_aws.endpoint_url)
     ecs().create_cluster(clusterName="staging")
-    remote, clone = tmp_path / "config.git", tmp_path / "clone"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    shutil.copytree(DATA / "strategies-repo", clone)
-    env_file = clone / "staging" / "environment.yaml"
-    env_file.write_text(
-        env_file.read_text().replace("SUBNET", subnet).replace("SECURITY_GROUP", group)
-    )
-    git(clone, "init", "-q", "-b", "main")
-    git(clone, "remote", "add", "origin", str(remote))
-    git(clone, "add", "-A")
-    git(clone, "commit", "-q", "-m", "Initial config")
-    git(clone, "push", "-q", "origin", "main")
-    yield Workspace(remote=remote, clone=clone, workdir=tmp_path / "controller-workdir")
+    yield publish(DATA / "strategies-repo", tmp_path, {"SUBNET": subnet, "SECURITY_GROUP": group})
 
 
 def ecs() -> Any:
@@ -62,14 +48,11 @@ def job_tasks() -> list[dict[str, Any]]:
 
 
 def status(ws: Workspace, key: str) -> dict[str, Any]:
-    text = ws.remote_file(f".ecs-gitops/status/{key}.yaml")
-    assert text is not None, f"no status file for {key}"
-    return dict(yaml.safe_load(text))
+    return ws.status(key)
 
 
 def marker(ws: Workspace, key: str) -> dict[str, Any] | None:
-    text = ws.remote_file(f".ecs-gitops/rollback/{key}.yaml")
-    return None if text is None else dict(yaml.safe_load(text))
+    return ws.marker(key)
 
 
 def sync(ws: Workspace, expect: int = 0) -> subprocess.CompletedProcess[str]:

@@ -34,14 +34,11 @@ def revisions(family: str) -> list[str]:
 
 
 def status(ws: Workspace, key: str) -> dict[str, Any]:
-    text = ws.remote_file(f".ecs-gitops/status/{key}.yaml")
-    assert text is not None, f"no status file for {key}"
-    return dict(yaml.safe_load(text))
+    return ws.status(key)
 
 
 def marker(ws: Workspace, key: str) -> dict[str, Any] | None:
-    text = ws.remote_file(f".ecs-gitops/rollback/{key}.yaml")
-    return None if text is None else dict(yaml.safe_load(text))
+    return ws.marker(key)
 
 
 def synced(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
