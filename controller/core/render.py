@@ -134,6 +134,7 @@ def render_service(
         problems=problems,
     )
     _check_files(ctx, deploy_doc, documents, unusable)
+    _check_verify_urls(ctx, deploy_doc, deploy)
 
     task_definition = _request(ctx, "task-definition", documents.get("task-definition"))
     if task_definition is not None:
@@ -185,6 +186,18 @@ def _deploy_spec(doc: Document) -> tuple[DeploySpec, list[Problem]]:
         raw=raw,
     )
     return spec, problems
+
+
+def _check_verify_urls(ctx: _Context, deploy_doc: Document, deploy: DeploySpec) -> None:
+    """``verify.http`` urls may use ``${variables}``: an unknown one is found now, not mid-deploy."""
+    if not ctx.variables_known:
+        return
+    probes = deploy.block("verify").get("http")
+    for index, probe in enumerate(probes if isinstance(probes, list) else ()):
+        url = probe.get("url") if isinstance(probe, Mapping) else None
+        if isinstance(url, str):
+            for _, message in resolve(url, ctx.scope).problems:
+                ctx.problems.append(deploy_doc.problem(("verify", "http", index, "url"), message))
 
 
 def _check_files(

@@ -353,3 +353,14 @@ def test_unreadable_environment_marks_its_services_invalid_without_noise() -> No
     assert state.services == {}
     assert sorted(state.invalid) == ["staging/job", "staging/web"]
     assert "staging" not in state.environments
+
+
+def test_an_undefined_variable_in_a_verify_url_is_found_by_validate() -> None:
+    verify = (
+        "verify:\n  http:\n    - url: http://${host}/health\n    - url: http://${nope}/health\n"
+    )
+    found = problems(
+        (WEB_DEPLOY, "", verify), (ENV, "variables:\n", "variables:\n  host: web.local\n")
+    )
+    lines = len(MINIMAL[WEB_DEPLOY].splitlines())
+    assert found == [f"{WEB_DEPLOY}:{lines + 4}: undefined variable 'nope'"]
