@@ -369,16 +369,36 @@ def _check_containers(ctx: _Context, doc: Document, task_definition: JsonDict) -
 def _check_load_balancers(
     ctx: _Context, doc: Document, service: JsonDict, task_definition: JsonDict
 ) -> None:
-    containers = {c.get("name") for c in task_definition.get("containerDefinitions", [])}
+    # container name -> the ports its portMappings expose
+    containers = {
+        c.get("name"): {m.get("containerPort") for m in c.get("portMappings", [])}
+        for c in task_definition.get("containerDefinitions", [])
+    }
     issues: list[tuple[Path, str]] = []
     for index, balancer in enumerate(service.get("loadBalancers", [])):
         container_name = balancer.get("containerName")
+        port = balancer.get("containerPort")
         if container_name is not None and container_name not in containers:
             names = ", ".join(sorted(str(c) for c in containers))
             issues.append(
                 (
                     ("loadBalancers", index, "containerName"),
                     f"container '{container_name}' is not in the task definition (it has: {names})",
+                )
+            )
+        elif (
+            container_name is not None
+            and port is not None
+            and port not in containers[container_name]
+        ):
+            # ECS refuses a load balancer on a port the container does not map
+            ports = ", ".join(
+                str(p) for p in sorted(p for p in containers[container_name] if p is not None)
+            )
+            issues.append(
+                (
+                    ("loadBalancers", index, "containerPort"),
+                    f"container '{container_name}' maps no port {port} (its portMappings: {ports or 'none'})",
                 )
             )
     if ctx.strategy is Strategy.BLUE_GREEN and not any(

@@ -167,6 +167,17 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         [f"{WEB_SVC}:9: container 'wbe' is not in the task definition (it has: web)"],
     ),
     (
+        "load balancer on a port the container does not map",
+        [
+            (
+                WEB_SVC,
+                "",
+                "loadBalancers:\n- targetGroupArn: arn:tg\n  containerName: web\n  containerPort: 8080\n",
+            )
+        ],
+        [f"{WEB_SVC}:10: container 'web' maps no port 8080 (its portMappings: 80)"],
+    ),
+    (
         "<+targetGroupArn> outside blue-green",
         [
             (
