@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -287,12 +287,12 @@ def test_keeping_the_old_service_up_when_asked(balancer: Balancer) -> None:
 def test_a_port_the_container_does_not_map_fails_before_anything_is_created(
     balancer: Balancer,
 ) -> None:
-    service = desired(
-        balancer,
-        **{
-            "containerName: web\n    containerPort: 80": "containerName: web\n    containerPort: 8080"
-        },
-    )
+    # validate refuses such a service (tests/core/test_validate.py); the rollout checks again,
+    # for a service that reaches it by another way
+    valid = desired(balancer)
+    assert valid.service is not None
+    balancers = [{**lb, "containerPort": 8080} for lb in valid.service["loadBalancers"]]
+    service = replace(valid, service={**valid.service, "loadBalancers": balancers})
     # the task definition still maps 80; only the service's load balancer says 8080
     assert service.task_definition["containerDefinitions"][0]["portMappings"] == [
         {"containerPort": 80}
