@@ -157,6 +157,10 @@ class EcsApi:
             tasks.extend(response.get("tasks", []))
         return tasks
 
+    def stop_task(self, *, cluster: str, arn: str, reason: str) -> None:
+        with aws_errors(f"stop task {arn} in cluster {cluster}"):
+            self.ecs.stop_task(cluster=cluster, task=arn, reason=reason)
+
     # -- autoscaling --------------------------------------------------------------------
 
     def scalable_target(self, resource_id: str) -> JsonDict | None:

@@ -78,9 +78,14 @@ class RunTaskRollout:
         ]
         if running:
             if ctx.clock() >= p.deadline:
+                # stopped, so that a retry (a fix, or the marker deleted) never runs beside it
+                for arn in running:
+                    ctx.api.stop_task(
+                        cluster=ctx.desired.cluster, arn=arn, reason="ecs-gitops: job timed out"
+                    )
                 reason = (
                     f"timed out after {ctx.desired.deploy.timeout_seconds:g}s with "
-                    f"{_count(running)} still running (left running: {', '.join(_short(a) for a in running)})"
+                    f"{_count(running)} still running (stopped: {', '.join(_short(a) for a in running)})"
                 )
                 return self._failed(reason, arns=arns, found=found)
             return None

@@ -64,12 +64,17 @@ def test_skip_steady_state_check_only_starts_the_job(stage: Stage) -> None:
     assert described["lastStatus"] != "STOPPED"
 
 
-def test_a_job_still_running_at_its_timeout_is_failed(stage: Stage) -> None:
+def test_a_job_still_running_at_its_timeout_is_failed_and_stopped(stage: Stage) -> None:
     outcome = stage.roll_out(stage.job("migrate", image="busybox:stuck", timeout=0.5)).outcome
 
     assert outcome.result == Result.FAILED
     assert outcome.failure_reason is not None
     assert outcome.failure_reason.startswith("timed out after 0.5s with 1 task still running")
+    # never left running beside the next attempt
+    (task,) = outcome.details["tasks"]  # type: ignore[misc]
+    (described,) = ecs().describe_tasks(cluster="staging", tasks=[task["taskArn"]])["tasks"]
+    assert described["desiredStatus"] == "STOPPED"
+    assert described["stoppedReason"] == "ecs-gitops: job timed out"
 
 
 def test_an_identical_revision_is_reused_not_registered_again(stage: Stage) -> None:
