@@ -8,48 +8,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
 
-import boto3
 import pytest
 
-from controller.aws.clients import clients_for, forget_clients
-from controller.aws.ecs import EcsApi
+from controller.aws.clients import forget_clients
 from controller.aws.live import fetch_live
-from controller.core.layout import load_repo
-from controller.core.model import DesiredService
-from controller.core.outcome import Outcome, Result
+from controller.core.outcome import Result
 from controller.core.plan import Action, plan_service
 from controller.localaws import LocalAws
-from controller.strategies.base import Progress, RolloutContext, drive
+from controller.strategies.base import Progress, drive
 from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
-from controller.strategies.registry import rollout_for
+from tests.strategies.bluegreen_support import (
+    Balancer,
+    autoscaled,
+    client,
+    colour,
+    context,
+    deploy,
+    desired,
+    ecs_service,
+    healthy_targets,
+    image_of,
+)
 from tests.strategies.support import Probe
-
-REGION = "us-east-1"
-REPO = Path(__file__).resolve().parent.parent / "data" / "bluegreen-repo"
-
-
-def client(name: str) -> Any:
-    return boto3.client(name, region_name=REGION)
-
-
-@dataclass(frozen=True)
-class Balancer:
-    """An ALB with two target groups: prod listener -> blue, stage listener -> green."""
-
-    prod_listener: str
-    stage_listener: str
-    blue: str
-    green: str
-    subnet: str
-    security_group: str
-
-    def forwards(self, listener: str) -> str:
-        (found,) = client("elbv2").describe_listeners(ListenerArns=[listener])["Listeners"]
-        return str(found["DefaultActions"][0]["TargetGroupArn"])
 
 
 @pytest.fixture
@@ -89,86 +71,6 @@ def balancer(local_aws: LocalAws) -> Iterator[Balancer]:
         security_group=group,
     )
     forget_clients()
-
-
-def desired(balancer: Balancer, *, image: str = "nginx:1.26", **edits: str) -> DesiredService:
-    """staging/web of the test repository, pointed at the balancer; ``edits``: old=new in any file."""
-    files = {
-        str(path.relative_to(REPO)): path.read_text() for path in REPO.rglob("*") if path.is_file()
-    }
-    substitutions = {
-        "SUBNET": balancer.subnet,
-        "SECURITY_GROUP": balancer.security_group,
-        "PROD_LISTENER": balancer.prod_listener,
-        "STAGE_LISTENER": balancer.stage_listener,
-        "nginx:1.26": image,
-        **edits,
-    }
-    for name, text in files.items():
-        for old, new in substitutions.items():
-            text = text.replace(old, new)
-        files[name] = text
-    state = load_repo(files)
-    assert not state.problems, state.problems
-    return state.services["staging/web"]
-
-
-def context(service: DesiredService) -> RolloutContext:
-    live = fetch_live([service])[service.key]
-    return RolloutContext(
-        desired=service,
-        plan=plan_service(service, live),
-        api=EcsApi(clients_for(service.env)),
-        commit="c0ffee",
-        poll_seconds=0.05,
-        sleep=time.sleep,
-    )
-
-
-def deploy(service: DesiredService) -> Outcome:
-    ctx = context(service)
-    rollout = rollout_for(ctx)
-    assert isinstance(rollout, BlueGreenRollout)
-    return drive(rollout, ctx)
-
-
-def ecs_service(name: str) -> dict[str, Any] | None:
-    found = client("ecs").describe_services(cluster="staging", services=[name], include=["TAGS"])
-    services = [s for s in found["services"] if s["status"] == "ACTIVE"]
-    return services[0] if services else None
-
-
-def colour(name: str) -> str | None:
-    service = ecs_service(name)
-    assert service is not None, f"{name} does not exist"
-    tags = {t["key"]: t["value"] for t in service.get("tags") or ()}
-    return tags.get("BG_VERSION")
-
-
-def image_of(service: dict[str, Any]) -> str:
-    definition = client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])
-    return str(definition["taskDefinition"]["containerDefinitions"][0]["image"])
-
-
-def autoscaled(name: str) -> list[str]:
-    """The scaling policy names attached to service ``name`` (checks its scalable target too)."""
-    autoscaling = client("application-autoscaling")
-    resource_id = f"service/staging/{name}"
-    targets = autoscaling.describe_scalable_targets(
-        ServiceNamespace="ecs", ResourceIds=[resource_id]
-    )["ScalableTargets"]
-    policies = autoscaling.describe_scaling_policies(
-        ServiceNamespace="ecs", ResourceId=resource_id
-    )["ScalingPolicies"]
-    assert bool(targets) == bool(policies), (targets, policies)
-    return [p["PolicyName"] for p in policies]
-
-
-def healthy_targets(group: str) -> int:
-    described = client("elbv2").describe_target_health(TargetGroupArn=group)
-    return sum(
-        1 for d in described["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy"
-    )
 
 
 def test_a_good_version_is_promoted_behind_the_prod_listener(balancer: Balancer) -> None:

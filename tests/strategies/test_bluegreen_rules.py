@@ -21,7 +21,7 @@ from controller.core.outcome import Result
 from controller.localaws import LocalAws
 from controller.strategies.base import drive
 from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
-from tests.strategies.test_bluegreen import (
+from tests.strategies.bluegreen_support import (
     Balancer,
     client,
     colour,
