@@ -63,6 +63,30 @@ def forwarded_target_group(actions: Sequence[JsonDict]) -> str | None:
     return None
 
 
+def retarget(actions: Sequence[JsonDict], target_group_arn: str) -> list[JsonDict]:
+    """``actions`` with their forward pointed at ``target_group_arn``; every other action kept.
+
+    A rule that authenticates before it forwards keeps authenticating after a swap.
+    """
+    ordered = sorted(actions, key=lambda a: int(a.get("Order") or 0))
+    result: list[JsonDict] = []
+    swapped = False
+    for action in ordered:
+        if action.get("Type") == "forward" and not swapped:
+            forward: JsonDict = {"Type": "forward", "TargetGroupArn": target_group_arn}
+            if action.get("Order") is not None:
+                forward["Order"] = action["Order"]
+            result.append(forward)
+            swapped = True
+        else:
+            result.append(dict(action))
+    if not swapped:
+        # no forward to repoint (a fixed response, a redirect): keep only the authentication
+        result = [a for a in result if str(a.get("Type", "")).startswith("authenticate")]
+        result.append({"Type": "forward", "TargetGroupArn": target_group_arn})
+    return result
+
+
 # The tag a blue-green service carries: BLUE serves production, GREEN is the stage or the previous.
 BG_VERSION_TAG = "BG_VERSION"
 BLUE, GREEN = "BLUE", "GREEN"
@@ -160,11 +184,14 @@ class ElbApi:
         """
         if self.target_group_of(route) == target_group_arn:
             return False
-        actions = [{"Type": "forward", "TargetGroupArn": target_group_arn}]
-        if route.rule_arn and not self._rule(route.rule_arn).get("IsDefault"):
+        rule = self._rule(route.rule_arn) if route.rule_arn else None
+        if rule is not None and not rule.get("IsDefault"):
+            actions = retarget(rule.get("Actions") or [], target_group_arn)
             with aws_errors(f"modify listener rule {route.rule_arn}"):
                 self.elbv2.modify_rule(RuleArn=route.rule_arn, Actions=actions)
         else:
+            listener = self._listener(route.listener_arn)
+            actions = retarget(listener.get("DefaultActions") or [], target_group_arn)
             with aws_errors(f"modify listener {route.listener_arn}"):
                 self.elbv2.modify_listener(ListenerArn=route.listener_arn, DefaultActions=actions)
         return True
