@@ -27,7 +27,7 @@ class Route:
     rule_arn: str | None = None
 
     def __str__(self) -> str:
-        return self.rule_arn or self.listener_arn
+        return f"rule {self.rule_arn}" if self.rule_arn else f"listener {self.listener_arn}"
 
 
 @dataclass(frozen=True)

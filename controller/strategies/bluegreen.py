@@ -139,7 +139,7 @@ class BlueGreenRollout:
         problem = self._port_problem()
         if stage_group == prod_group:
             problem = (
-                f"the prod listener ({self.prod}) and the stage listener ({self.stage}) both "
+                f"the prod route ({self.prod}) and the stage route ({self.stage}) both "
                 f"forward to {prod_group}: blue-green needs two target groups"
             )
         if problem is not None:
@@ -320,9 +320,9 @@ class BlueGreenRollout:
         ctx, p = self.ctx, self.progress
         # set first: should the swap fail half way, the rollback puts both listeners back
         p.extra["swapped"] = True
-        ctx.report(f"prod listener {self.prod} -> {self._stage_group} (new service {self._new})")
+        ctx.report(f"prod {self.prod} -> {self._stage_group} (new service {self._new})")
         self.elb.forward(self.prod, self._stage_group)
-        ctx.report(f"stage listener {self.stage} -> {self._prod_group}")
+        ctx.report(f"stage {self.stage} -> {self._prod_group}")
         self.elb.forward(self.stage, self._prod_group)
         self._tag(self._new, BLUE)
         if self._old is not None:
@@ -346,7 +346,7 @@ class BlueGreenRollout:
             return self._fail(f"after the swap, {self._new}: {health.message}")
         routed = self.elb.target_group_of(self.prod)
         if routed != self._stage_group:
-            return self._fail(f"after the swap, the prod listener forwards to {routed}")
+            return self._fail(f"after the swap, the prod {self.prod} forwards to {routed}")
         ready, detail = self._targets_ready(self._stage_group)
         if ready and health.status == HealthStatus.HEALTHY:
             p.phase = FINISH
@@ -402,7 +402,7 @@ class BlueGreenRollout:
         ctx, p = self.ctx, self.progress
         old = self._old
         if p.extra.get("swapped"):
-            ctx.report(f"swapping back: prod listener {self.prod} -> {self._prod_group}")
+            ctx.report(f"swapping back: prod {self.prod} -> {self._prod_group}")
             self.elb.forward(self.prod, self._prod_group)
             self.elb.forward(self.stage, self._stage_group)
             if old is not None:
