@@ -332,17 +332,24 @@ def test_health_readiness_and_metrics_after_passes(
     assert controller.stop() == 0
 
 
-def test_sigterm_mid_rollout_commits_progressing_and_the_next_start_completes_it(
+def sigterm_mid_rollout(
     workspace: Workspace, controllers: list[Controller], local_aws: LocalAws
-) -> None:
+) -> tuple[Controller, str]:
+    """A controller stopped with SIGTERM while web's rollout waits for ECS; and the bump."""
     controller = start(controllers, workspace)
     first_pass_done(controller, workspace)
     # slow tasks: the rollout is still waiting for ECS when the signal arrives
     local_aws.options = SimulationOptions(task_start_seconds=8.0)
     bump = bump_web(workspace)
     controller.wait_until("the rollout started", lambda: len(live("web")["deployments"]) > 1)
-
     assert controller.stop(signal.SIGTERM) == 0, controller.output
+    return controller, bump
+
+
+def test_sigterm_mid_rollout_commits_progressing_and_the_next_start_completes_it(
+    workspace: Workspace, controllers: list[Controller], local_aws: LocalAws
+) -> None:
+    controller, bump = sigterm_mid_rollout(workspace, controllers, local_aws)
     st = status(workspace, "staging/web")
     assert st is not None
     assert (st["result"], st["commit"]) == ("Progressing", bump), st
@@ -398,12 +405,7 @@ def test_kill_9_mid_rollout_then_restart_ends_synced_never_forgotten(
 def test_a_new_controller_without_the_old_disk_resumes_from_the_progressing_status(
     workspace: Workspace, controllers: list[Controller], local_aws: LocalAws
 ) -> None:
-    controller = start(controllers, workspace)
-    first_pass_done(controller, workspace)
-    local_aws.options = SimulationOptions(task_start_seconds=8.0)
-    bump = bump_web(workspace)
-    controller.wait_until("the rollout started", lambda: len(live("web")["deployments"]) > 1)
-    assert controller.stop(signal.SIGTERM) == 0, controller.output
+    _, bump = sigterm_mid_rollout(workspace, controllers, local_aws)
     st = status(workspace, "staging/web")
     assert st is not None and st["result"] == "Progressing"
     assert st["rollout"]["deployment_id"]
