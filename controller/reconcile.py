@@ -27,11 +27,12 @@ from controller.core.model import DesiredService, Environment, RepoState, Strate
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.core.scope import touched_keys
-from controller.errors import EcsGitopsError
+from controller.errors import EcsGitopsError, GitError
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
 from controller.source.tree import read_tree
 from controller.status.journal import Journal, JournalEntry
+from controller.status.pending import PendingStatus, overlay
 from controller.status.records import (
     RollbackMarker,
     ServiceStatus,
@@ -140,7 +141,10 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # a fresh process (a one-shot sync): start from what the last one rendered
         load_render_cache(options.render_cache, cache_file)
     state = load_repo(read_tree(repo.path), cache=options.render_cache)
-    tree = StatusTree.parse(repo.read_status())
+    # status a previous pass could not push is still the truth (a rollback marker above all)
+    pending = PendingStatus(repo.path.parent / f"{repo.path.name}.pending-status.json")
+    unpushed = pending.load()
+    tree = StatusTree.parse(overlay(repo.read_status(), unpushed))
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
     under_way = _rollouts_under_way(journal, tree)
@@ -239,9 +243,19 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             pool.shutdown()
 
     report.results.extend(_prune(state, tree, options=options, report=options.report))
-    changes = _status_changes(report.results, tree=tree, commits=commits, head=head)
+    changes = {**unpushed, **_status_changes(report.results, tree=tree, commits=commits, head=head)}
     if changes:
-        report.status_commit = repo.commit_status(changes, message=_commit_message(report.results))
+        try:
+            report.status_commit = repo.commit_status(
+                changes, message=_commit_message(report.results)
+            )
+        except EcsGitopsError as e:
+            pending.keep(changes)  # pushed by a later pass; the error still ends this one
+            raise GitError(
+                f"{e} (the status is kept next to the working clone; the next pass pushes it)",
+                retryable=e.retryable,
+            ) from e
+    pending.clear()
     return report
 
 

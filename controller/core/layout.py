@@ -29,8 +29,6 @@ SERVICE_KINDS = (
     "scaling-policy",
     "run-task",
 )
-# written by the controller only: never a source of desired state
-CONTROLLER_FOLDER = ".ecs-gitops"
 
 
 def kind_of(filename: str) -> str | None:

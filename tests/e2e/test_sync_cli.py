@@ -333,3 +333,31 @@ def test_only_limits_the_pass_to_one_service(workspace: Workspace) -> None:
     assert "staging/worker" not in result.stdout
     services = ecs().describe_services(cluster="staging", services=["worker"])["services"]
     assert not services or services[0]["status"] == "INACTIVE"
+
+
+def test_status_that_could_not_be_pushed_is_pushed_by_the_next_pass(workspace: Workspace) -> None:
+    synced(workspace)
+    revisions_before = revisions("staging-web")
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:broken")
+    bad = workspace.commit_and_push("web: broken image")
+    # the remote refuses every push while the controller deploys
+    hook = workspace.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'refused for maintenance' >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+    refused = workspace.sync()
+
+    assert refused.returncode == 1
+    assert "next pass pushes it" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert marker(workspace, "staging/web") is None  # not pushed yet
+
+    hook.unlink()
+    held = synced(workspace)
+    # the rollback marker was not lost: the failed state is not tried again, and it lands now
+    assert "not retried" in held.stdout
+    assert len(revisions("staging-web")) == len(revisions_before) + 1  # only the failed one
+    mark = marker(workspace, "staging/web")
+    assert mark is not None and mark["failedCommit"] == bad
+    assert status(workspace, "staging/web")["result"] == "RolledBack"
