@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -83,6 +83,38 @@ class Rollout(Protocol):
     def step(self) -> Outcome | None:
         """Advance one step from observed state; return the outcome once finished."""
         ...
+
+
+class PhasedRollout:
+    """What the strategies share: a progress record, and a ``step()`` that runs its phase.
+
+    A strategy names its handlers by phase (``handlers()``); the service calls go through
+    ``_describe`` (a look) and ``_observe`` (a look that also reports new ECS events).
+    """
+
+    first_phase = "prepare"
+
+    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
+        self.ctx = ctx
+        self.progress = progress or Progress.begin(ctx, self.first_phase)
+
+    def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
+        raise NotImplementedError
+
+    def step(self) -> Outcome | None:
+        return self.handlers()[self.progress.phase]()
+
+    @property
+    def _cluster(self) -> str:
+        return self.ctx.desired.cluster
+
+    def _describe(self, name: str) -> JsonDict | None:
+        return self.ctx.api.describe_service(cluster=self._cluster, name=name)
+
+    def _observe(self, name: str) -> JsonDict | None:
+        service = self._describe(name)
+        stream_events(self.ctx, self.progress, service)
+        return service
 
 
 def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:

@@ -14,6 +14,7 @@ Does I/O through the rollout context's ``EcsApi`` and an ``ElbApi``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from controller.aws.clients import clients_for
@@ -32,10 +33,10 @@ from controller.core.health import Health, HealthStatus, deployment_health, sett
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import Action
 from controller.strategies.base import (
+    PhasedRollout,
     Progress,
     RolloutContext,
     primary_deployment_id,
-    stream_events,
 )
 from controller.strategies.steps import desired_count, resolve_task_definition
 from controller.strategies.verify import Verdict, verify_step
@@ -64,7 +65,7 @@ _POLICY_KEYS = (
 )  # fmt: skip
 
 
-class BlueGreenRollout:
+class BlueGreenRollout(PhasedRollout):
     """A blue-green deploy of one service, advanced one step per ``step()`` call.
 
     Everything needed to resume or undo it lives in ``progress.extra``: the old and new
@@ -72,19 +73,16 @@ class BlueGreenRollout:
     the swap happened.
     """
 
+    first_phase = PREPARE
+
     def __init__(
         self, ctx: RolloutContext, progress: Progress | None = None, *, elb: ElbApi | None = None
     ) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, progress)
         self.elb = elb or ElbApi(clients_for(ctx.desired.env))
         self.prod, self.stage = routes(ctx.desired.deploy.block("blueGreen"))
-        self.progress = progress or Progress.begin(ctx, PREPARE)
 
     # -- what the progress remembers ----------------------------------------------------------
-
-    @property
-    def _cluster(self) -> str:
-        return self.ctx.desired.cluster
 
     @property
     def _base(self) -> str:
@@ -116,8 +114,8 @@ class BlueGreenRollout:
     def _resource_id(self, name: str) -> str:
         return f"service/{self._cluster}/{name}"
 
-    def step(self) -> Outcome | None:
-        handler = {
+    def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
+        return {
             PREPARE: self._prepare,
             CREATE: self._create,
             WAIT: self._wait,
@@ -127,8 +125,7 @@ class BlueGreenRollout:
             FINISH: self._finish,
             ROLLBACK: self._rollback,
             ROLLBACK_WAIT: self._rollback_wait,
-        }[self.progress.phase]
-        return handler()
+        }
 
     # -- the way forward ------------------------------------------------------------------------
 
@@ -200,7 +197,7 @@ class BlueGreenRollout:
             for n in self.ctx.api.list_service_names(cluster=self._cluster)
             if generation(n, self._base) is not None
         ]
-        found = [self.ctx.api.describe_service(cluster=self._cluster, name=n) for n in names]
+        found = [self._describe(n) for n in names]
         return sorted(
             (s for s in found if s is not None),
             key=lambda s: generation(str(s["serviceName"]), self._base) or 0,
@@ -240,7 +237,7 @@ class BlueGreenRollout:
             ):
                 ctx.report(f"scaling stage service {name} to 0 (it holds the stage target group)")
                 ctx.api.update_service(cluster=self._cluster, name=name, fields={"desiredCount": 0})
-        existing = ctx.api.describe_service(cluster=self._cluster, name=self._new)
+        existing = self._describe(self._new)
         if existing is None:  # None unless a restart happened between creating and journaling
             assert p.task_definition_arn is not None
             ctx.report(
@@ -269,11 +266,6 @@ class BlueGreenRollout:
             "desiredCount": self._count,
             "tags": [*tags, {"key": BG_VERSION_TAG, "value": GREEN}],
         }
-
-    def _observe(self, name: str) -> JsonDict | None:
-        service = self.ctx.api.describe_service(cluster=self._cluster, name=name)
-        stream_events(self.ctx, self.progress, service)
-        return service
 
     def _targets_ready(self, group: str) -> tuple[bool, str]:
         counts = self.elb.target_health(group)
@@ -331,7 +323,7 @@ class BlueGreenRollout:
         return None
 
     def _tag(self, name: str, colour: str) -> None:
-        service = self.ctx.api.describe_service(cluster=self._cluster, name=name)
+        service = self._describe(name)
         if service is not None:
             self.ctx.report(f"tagging {name} {BG_VERSION_TAG}={colour}")
             self.ctx.api.tag_service(
@@ -420,7 +412,7 @@ class BlueGreenRollout:
                     resource_id=self._resource_id(old),
                 )
             ctx.api.remove_autoscaling(resource_id=self._resource_id(self._new))
-        stage = ctx.api.describe_service(cluster=self._cluster, name=self._new)
+        stage = self._describe(self._new)
         if stage is not None and stage.get("status") == "ACTIVE":  # DRAINING: already deleted
             # production never depended on it (before the swap) or no longer does (after)
             ctx.report(f"deleting stage service {self._new}")

@@ -11,11 +11,13 @@ The canary never gets autoscaling. Does I/O through the rollout context.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health
 from controller.core.outcome import Outcome, Result
 from controller.strategies.base import (
+    PhasedRollout,
     Progress,
     RolloutContext,
     primary_deployment_id,
@@ -44,17 +46,14 @@ def canary_name(service_name: str) -> str:
     return f"{service_name}{CANARY_SUFFIX}"
 
 
-class CanaryRollout:
+class CanaryRollout(PhasedRollout):
     """A canary then a rolling deploy of one service, advanced one step per ``step()`` call."""
 
-    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
-        self.ctx = ctx
-        self.progress = progress or Progress.begin(ctx, PREPARE)
-        self._rolling: RollingRollout | None = None
+    first_phase = PREPARE
 
-    @property
-    def _cluster(self) -> str:
-        return self.ctx.desired.cluster
+    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
+        super().__init__(ctx, progress)
+        self._rolling: RollingRollout | None = None
 
     @property
     def _canary(self) -> str:
@@ -64,21 +63,23 @@ class CanaryRollout:
         phase = self.progress.phase
         if phase == ROLLING or phase.startswith(ROLLING + "/"):
             return self._roll()
-        handler = {
+        return super().step()
+
+    def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
+        return {
             PREPARE: self._prepare,
             CREATE: self._create,
             WAIT: self._wait,
             VERIFY: self._verify,
             DELETE: self._delete,
             ABORT: self._abort,
-        }[phase]
-        return handler()
+        }
 
     # -- the canary --------------------------------------------------------------------
 
     def _prepare(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
-        live = ctx.api.describe_service(cluster=self._cluster, name=ctx.desired.service_name)
+        live = self._describe(ctx.desired.service_name)
         live_arn = live.get("taskDefinition") if live else None
         p.previous_task_definition_arn = live_arn
         p.task_definition_arn = resolve_task_definition(ctx, live)
@@ -92,7 +93,7 @@ class CanaryRollout:
     def _create(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
-        existing = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        existing = self._describe(self._canary)
         if existing is not None and existing.get("status") == "DRAINING":
             # a canary of an earlier rollout is still going away; its name is not free yet
             if ctx.clock() >= p.deadline:
@@ -126,7 +127,7 @@ class CanaryRollout:
     def _wait(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
-        service = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        service = self._describe(self._canary)
         stream_events(ctx, p, service)
         deployment_id = p.extra.get("canaryDeploymentId")
         health = deployment_health(
@@ -163,7 +164,7 @@ class CanaryRollout:
 
     def _remove_canary(self) -> None:
         ctx = self.ctx
-        existing = ctx.api.describe_service(cluster=self._cluster, name=self._canary)
+        existing = self._describe(self._canary)
         if existing is None or existing.get("status") == "DRAINING":
             return
         ctx.report(f"deleting canary {self._canary}")

@@ -9,16 +9,15 @@ circuit breaker having rolled us back. Does I/O through the rollout context.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health, settled
 from controller.core.outcome import Outcome, Result
 from controller.strategies.base import (
-    Progress,
-    RolloutContext,
+    PhasedRollout,
     heartbeat,
     primary_deployment_id,
-    stream_events,
 )
 from controller.strategies.steps import desired_count, resolve_task_definition
 from controller.strategies.verify import Verdict, verify_step
@@ -37,28 +36,17 @@ PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
 )
 
 
-class RollingRollout:
+class RollingRollout(PhasedRollout):
     """A rolling deploy of one service, advanced one step per ``step()`` call."""
 
-    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
-        self.ctx = ctx
-        self.progress = progress or Progress.begin(ctx, PREPARE)
-
-    @property
-    def _cluster(self) -> str:
-        return self.ctx.desired.cluster
+    first_phase = PREPARE
 
     @property
     def _name(self) -> str:
         return self.ctx.desired.service_name
 
-    def _observe(self) -> JsonDict | None:
-        service = self.ctx.api.describe_service(cluster=self._cluster, name=self._name)
-        stream_events(self.ctx, self.progress, service)
-        return service
-
-    def step(self) -> Outcome | None:
-        handler = {
+    def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
+        return {
             PREPARE: self._prepare,
             APPLY: self._apply,
             WAIT: self._wait,
@@ -66,12 +54,11 @@ class RollingRollout:
             AUTOSCALING: self._autoscaling,
             ROLLBACK: self._rollback,
             ROLLBACK_WAIT: self._rollback_wait,
-        }[self.progress.phase]
-        return handler()
+        }
 
     def _prepare(self) -> Outcome | None:
         # not _observe(): the events already there are history, not this rollout's
-        live = self.ctx.api.describe_service(cluster=self._cluster, name=self._name)
+        live = self._describe(self._name)
         p = self.progress
         if live is not None:
             p.previous_task_definition_arn = live.get("taskDefinition")
@@ -114,7 +101,7 @@ class RollingRollout:
     def _wait(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
-        service = self._observe()
+        service = self._observe(self._name)
         health = deployment_health(
             service, deployment_id=p.deployment_id, task_definition_arn=p.task_definition_arn
         )
@@ -183,7 +170,7 @@ class RollingRollout:
 
     def _rollback_wait(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
-        service = self._observe()
+        service = self._observe(self._name)
         restored = service.get("taskDefinition") if service else None
         if settled(service):
             return Outcome(

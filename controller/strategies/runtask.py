@@ -12,10 +12,11 @@ rollout context.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from controller.core.outcome import Outcome, Result
-from controller.strategies.base import Progress, RolloutContext
+from controller.strategies.base import PhasedRollout, Progress, RolloutContext
 from controller.strategies.steps import resolve_task_definition
 
 JsonDict = dict[str, Any]
@@ -24,16 +25,13 @@ PREPARE, RUN, WAIT = ("prepare", "run", "wait")
 STARTED_BY = "ecs-gitops"
 
 
-class RunTaskRollout:
+class RunTaskRollout(PhasedRollout):
     """One run of a job, advanced one step per ``step()`` call."""
 
-    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
-        self.ctx = ctx
-        self.progress = progress or Progress.begin(ctx, PREPARE)
+    first_phase = PREPARE
 
-    def step(self) -> Outcome | None:
-        handler = {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}[self.progress.phase]
-        return handler()
+    def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
+        return {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}
 
     def _prepare(self) -> Outcome | None:
         self.progress.task_definition_arn = resolve_task_definition(self.ctx, None)
