@@ -122,3 +122,53 @@ def healthy_targets(group: str) -> int:
     return sum(
         1 for d in described["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "healthy"
     )
+
+
+@dataclass(frozen=True)
+class Alb:
+    """An application load balancer in local-aws's default VPC, and builders for its parts."""
+
+    arn: str
+    vpc_id: str
+    subnets: tuple[str, ...]
+    security_group: str
+
+    @staticmethod
+    def create() -> Alb:
+        ec2, elbv2 = client("ec2"), client("elbv2")
+        vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
+        subnet_ids = tuple(s["SubnetId"] for s in subnets["Subnets"])[:2]
+        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]
+        alb = elbv2.create_load_balancer(Name="web", Subnets=list(subnet_ids), Type="application")
+        return Alb(
+            arn=alb["LoadBalancers"][0]["LoadBalancerArn"],
+            vpc_id=vpc["VpcId"],
+            subnets=subnet_ids,
+            security_group=group["GroupId"],
+        )
+
+    def target_group(self, name: str) -> str:
+        created = client("elbv2").create_target_group(
+            Name=name, Protocol="HTTP", Port=80, VpcId=self.vpc_id, TargetType="ip"
+        )
+        return str(created["TargetGroups"][0]["TargetGroupArn"])
+
+    def listener(self, port: int, default: dict[str, Any]) -> str:
+        created = client("elbv2").create_listener(
+            LoadBalancerArn=self.arn, Protocol="HTTP", Port=port, DefaultActions=[default]
+        )
+        return str(created["Listeners"][0]["ListenerArn"])
+
+    def path_rule(self, listener_arn: str, group_arn: str) -> str:
+        created = client("elbv2").create_rule(
+            ListenerArn=listener_arn,
+            Priority=10,
+            Conditions=[{"Field": "path-pattern", "Values": ["/app/*"]}],
+            Actions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+        )
+        return str(created["Rules"][0]["RuleArn"])
+
+
+def forward(group_arn: str) -> dict[str, Any]:
+    return {"Type": "forward", "TargetGroupArn": group_arn}

@@ -20,6 +20,7 @@ from controller.localaws import LocalAws
 from controller.strategies.base import Progress, drive
 from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
 from tests.strategies.bluegreen_support import (
+    Alb,
     Balancer,
     autoscaled,
     client,
@@ -28,6 +29,7 @@ from tests.strategies.bluegreen_support import (
     deploy,
     desired,
     ecs_service,
+    forward,
     healthy_targets,
     image_of,
 )
@@ -38,37 +40,15 @@ from tests.strategies.support import Probe
 def balancer(local_aws: LocalAws) -> Iterator[Balancer]:
     forget_clients()
     client("ecs").create_cluster(clusterName="staging")
-    ec2, elbv2 = client("ec2"), client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
-    subnet_ids = [s["SubnetId"] for s in subnets["Subnets"]][:2]
-    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
-    alb = elbv2.create_load_balancer(Name="web", Subnets=subnet_ids, Type="application")
-    alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
-
-    def target_group(name: str) -> str:
-        created = elbv2.create_target_group(
-            Name=name, Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="ip"
-        )
-        return str(created["TargetGroups"][0]["TargetGroupArn"])
-
-    def listener(port: int, group_arn: str) -> str:
-        created = elbv2.create_listener(
-            LoadBalancerArn=alb_arn,
-            Protocol="HTTP",
-            Port=port,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
-        )
-        return str(created["Listeners"][0]["ListenerArn"])
-
-    blue, green = target_group("web-blue"), target_group("web-green")
+    alb = Alb.create()
+    blue, green = alb.target_group("web-blue"), alb.target_group("web-green")
     yield Balancer(
-        prod_listener=listener(80, blue),
-        stage_listener=listener(8080, green),
+        prod_listener=alb.listener(80, forward(blue)),
+        stage_listener=alb.listener(8080, forward(green)),
         blue=blue,
         green=green,
-        subnet=subnet_ids[0],
-        security_group=group,
+        subnet=alb.subnets[0],
+        security_group=alb.security_group,
     )
     forget_clients()
 

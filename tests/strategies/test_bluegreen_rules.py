@@ -22,6 +22,7 @@ from controller.localaws import LocalAws
 from controller.strategies.base import drive
 from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
 from tests.strategies.bluegreen_support import (
+    Alb,
     Balancer,
     client,
     colour,
@@ -29,6 +30,7 @@ from tests.strategies.bluegreen_support import (
     deploy,
     desired,
     ecs_service,
+    forward,
     healthy_targets,
 )
 
@@ -84,49 +86,22 @@ def _essentials(action: JsonDict) -> JsonDict:
 def ruled(local_aws: LocalAws) -> Iterator[RuledBalancer]:
     forget_clients()
     client("ecs").create_cluster(clusterName="staging")
-    ec2, elbv2 = client("ec2"), client("elbv2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
-    subnet_ids = [s["SubnetId"] for s in subnets["Subnets"]][:2]
-    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
-    alb = elbv2.create_load_balancer(Name="web", Subnets=subnet_ids, Type="application")
-    alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
-
-    def target_group(name: str) -> str:
-        created = elbv2.create_target_group(
-            Name=name, Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="ip"
-        )
-        return str(created["TargetGroups"][0]["TargetGroupArn"])
-
-    def listener(port: int, default: JsonDict) -> str:
-        created = elbv2.create_listener(
-            LoadBalancerArn=alb_arn, Protocol="HTTP", Port=port, DefaultActions=[default]
-        )
-        return str(created["Listeners"][0]["ListenerArn"])
-
-    def path_rule(listener_arn: str, group_arn: str) -> str:
-        created = elbv2.create_rule(
-            ListenerArn=listener_arn,
-            Priority=10,
-            Conditions=[{"Field": "path-pattern", "Values": ["/app/*"]}],
-            Actions=[{"Type": "forward", "TargetGroupArn": group_arn}],
-        )
-        return str(created["Rules"][0]["RuleArn"])
-
-    blue, green, other = target_group("web-blue"), target_group("web-green"), target_group("other")
-    prod = listener(80, {"Type": "forward", "TargetGroupArn": other})
-    stage = listener(8080, FIXED_RESPONSE)
+    alb = Alb.create()
+    blue, green = alb.target_group("web-blue"), alb.target_group("web-green")
+    other = alb.target_group("other")
+    prod = alb.listener(80, forward(other))
+    stage = alb.listener(8080, FIXED_RESPONSE)
     yield RuledBalancer(
         balancer=Balancer(
             prod_listener=prod,
             stage_listener=stage,
             blue=blue,
             green=green,
-            subnet=subnet_ids[0],
-            security_group=group,
+            subnet=alb.subnets[0],
+            security_group=alb.security_group,
         ),
-        prod_rule=path_rule(prod, blue),
-        stage_rule=path_rule(stage, green),
+        prod_rule=alb.path_rule(prod, blue),
+        stage_rule=alb.path_rule(stage, green),
         other=other,
     )
     forget_clients()
