@@ -65,9 +65,23 @@ def _seconds(text: str) -> float:
     """A duration flag: ``5``, ``0.5``, ``90s``, ``10m``."""
     scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:])
     try:
-        return float(text[:-1]) * scale if scale else float(text)
+        seconds = float(text[:-1]) * scale if scale else float(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 5, 0.5, 90s, 10m)") from e
+    if not seconds > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"a duration must be more than 0, got {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    """A count flag (``--parallel``): a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from e
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_pass_options(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +94,7 @@ def _add_pass_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--parallel",
-        type=int,
+        type=_count,
         default=10,
         metavar="N",
         help="how many services of one environment roll out at the same time (default 10)",
