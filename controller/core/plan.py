@@ -90,6 +90,10 @@ class ServicePlan:
     def changes(self) -> tuple[FieldChange, ...]:
         return self.task_definition_changes + self.service_changes + self.autoscaling_changes
 
+    @property
+    def needs_new_task_definition(self) -> bool:
+        return bool(self.task_definition_changes) or self.action in (Action.CREATE, Action.RUN)
+
 
 def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
     """Decide what one valid service needs, from what git wants and what AWS has.
