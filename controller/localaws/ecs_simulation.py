@@ -861,22 +861,28 @@ def _update_service(self: EC2ContainerServiceResponse) -> ActionResult:
     )
     if service.status != "ACTIVE":
         raise ECSException("ServiceNotActiveException", "Service was not ACTIVE.")
+    # ECS refuses a request as a whole: everything is checked before anything is changed, so a
+    # refused UpdateService (a bad subnet, an unknown revision) leaves the service as it was
     new_deployment = bool(self._get_param("forceNewDeployment", False))
     task_definition = self._get_param("taskDefinition")
-    if task_definition:
-        arn = backend.describe_task_definition(task_definition).arn
+    arn = backend.describe_task_definition(task_definition).arn if task_definition else None
+    desired = self._get_param("desiredCount")
+    if desired is not None and int(desired) < 0:
+        raise InvalidParameterException("desiredCount must be greater than or equal to 0.")
+    network = _network_configuration(self._get_param("networkConfiguration"))
+    if network is not None:
+        service._validate_network(network)
+    # nothing below may fail
+    if arn is not None:
         new_deployment |= arn != service.task_definition
         service.task_definition = arn
-    desired = self._get_param("desiredCount")
     if desired is not None:
         service.desired_count = int(desired)
     if self._get_param("deploymentConfiguration") is not None:
         service.deployment_configuration = _merged_deployment_configuration(
             service.deployment_configuration, self._get_param("deploymentConfiguration")
         )
-    network = _network_configuration(self._get_param("networkConfiguration"))
     if network is not None:
-        service._validate_network(network)
         new_deployment |= network != service.network_configuration
         service.network_configuration = network
     for param, attribute, deploys in (

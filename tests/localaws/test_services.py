@@ -201,3 +201,39 @@ def test_fargate_capacity_provider_strategy_runs_without_a_launch_type(
     task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
     assert task["capacityProviderName"] == "FARGATE_SPOT"
     assert task["platformVersion"] == "1.4.0"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0000dead"]}}},
+        {"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/nothing:9"},
+        {"desiredCount": -3},
+    ],
+    ids=["unknown-subnet", "unknown-revision", "negative-count"],
+)
+def test_a_refused_update_changes_nothing(
+    ecs: Any, cluster: str, network: Network, change: dict[str, Any]
+) -> None:
+    first = register(ecs, "web", "registry.example/web:1")
+    second = register(ecs, "web", "registry.example/web:2")
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="web",
+        taskDefinition=first,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network.awsvpc(),
+    )
+    wait_for(lambda: describe(ecs, cluster, "web"), steady, what="web steady")
+    before = describe(ecs, cluster, "web")
+
+    # ECS checks a request as a whole: the good parts of a refused one are not applied either
+    request = {"taskDefinition": second, "desiredCount": 3, **change}
+    with pytest.raises(ClientError):
+        ecs.update_service(cluster=cluster, service="web", **request)
+
+    after = describe(ecs, cluster, "web")
+    assert after["taskDefinition"] == before["taskDefinition"] == first
+    assert after["desiredCount"] == 1
+    assert [d["id"] for d in after["deployments"]] == [d["id"] for d in before["deployments"]]
