@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from controller.core import schemas
+from controller.core.clashes import name_clashes
 from controller.core.documents import Document, parse_document
 from controller.core.model import DesiredService, Environment, Problem, RepoState
 from controller.core.render import RenderedEnvironment, render_environment, render_service
@@ -258,7 +259,7 @@ def _check_across(
     documents: Mapping[str, Mapping[str, Document]],
     problems: list[Problem],
 ) -> None:
-    """Rules between services of one environment: runBefore targets, unique names and families."""
+    """Rules between services: runBefore targets, unique names and families, name clashes."""
     found: dict[str, list[Problem]] = defaultdict(list)
     deploy_docs = {key: docs["deploy"] for key, docs in documents.items() if "deploy" in docs}
     for key, doc in sorted(deploy_docs.items()):
@@ -296,6 +297,10 @@ def _check_across(
                     (label,), f"{label} '{value}' is also used by {others} in this environment"
                 )
             )
+
+    # names two folders would share in one cluster (a canary next to a folder of its name...)
+    for key, clashes in name_clashes(services, documents).items():
+        found[key].extend(clashes)
 
     for key, extra in found.items():
         problems.extend(extra)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.model import JsonDict
+from controller.core.ownership import without_owner
 
 # The tag the controller puts on every task definition revision it registers: never content.
 DIGEST_TAG = "ecs-gitops.digest"
@@ -387,8 +388,13 @@ def _with_host_ports(container: JsonDict, network_mode: str) -> JsonDict:
 
 
 def normalize_service(doc: JsonDict) -> JsonDict:
-    """CreateService request or DescribeServices ``services[]`` item -> canonical form."""
+    """CreateService request or DescribeServices ``services[]`` item -> canonical form.
+
+    The controller's owner tag is not desired state and is dropped.
+    """
     doc = dict(doc)  # only top-level keys are set below: the walk builds a new document
+    if isinstance(doc.get("tags"), list):
+        doc["tags"] = without_owner(doc["tags"])
     for deployment in doc.get("deployments") or ():
         if deployment.get("status") != "PRIMARY":
             continue
