@@ -9,6 +9,10 @@ BG_VERSION=BLUE, the old GREEN; the old one is downsized to 0 (kept) unless
 production. A failure before the swap deletes the stage service (production never saw it); after
 the swap, the listeners are swapped back and the old service scaled back up.
 
+Every generation is created with the owner tag (``ecs-gitops.owner`` = the folder's key), and
+only generations carrying it are scaled, tagged, swapped away from or deleted: a ``<name>__<N>``
+without it is someone else's and is left alone (a new generation's number is past it too).
+
 Does I/O through the rollout context's ``EcsApi`` and an ``ElbApi``.
 """
 
@@ -31,6 +35,7 @@ from controller.aws.elb import (
 from controller.core.expressions import TARGET_GROUP_ARN
 from controller.core.health import Health, HealthStatus, deployment_health, settled
 from controller.core.outcome import Outcome, Result
+from controller.core.ownership import not_owned, owned_by, with_owner
 from controller.core.plan import Action
 from controller.strategies.base import (
     PhasedRollout,
@@ -147,7 +152,13 @@ class BlueGreenRollout(PhasedRollout):
                 failure_reason=problem,
             )
         generations = self._generations()
-        old = serving(generations, prod_group, base=self._base)
+        foreign = self._foreign_on(stage_group, generations)
+        if foreign is not None:
+            return Outcome(
+                Result.FAILED, f"blue-green deploy not started: {foreign}", failure_reason=foreign
+            )
+        old = serving(self._ours(generations), prod_group, base=self._base)
+        # past every generation, whoever owns it: the new name must be free
         number = max(
             (generation(str(s["serviceName"]), self._base) or 0 for s in generations), default=0
         )
@@ -203,6 +214,27 @@ class BlueGreenRollout(PhasedRollout):
             key=lambda s: generation(str(s["serviceName"]), self._base) or 0,
         )
 
+    def _ours(self, generations: list[JsonDict]) -> list[JsonDict]:
+        """The generations this folder created (tagged with its key)."""
+        return [s for s in generations if owned_by(s, self.ctx.desired.key)]
+
+    def _foreign_on(self, stage_group: str, generations: list[JsonDict]) -> str | None:
+        """Why the new version cannot be tried alone behind the stage route, if it cannot.
+
+        A running generation of someone else's on the stage target group would take the stage
+        traffic (and, after the swap, production's), and it is not ours to scale down.
+        """
+        for other in generations:
+            name = str(other["serviceName"])
+            if (
+                not owned_by(other, self.ctx.desired.key)
+                and int(other.get("desiredCount") or 0) > 0
+                and attached_to(other, stage_group)
+            ):
+                reason = not_owned(name, other, key=self.ctx.desired.key)
+                return f"{reason}; it runs on the stage target group {stage_group}"
+        return None
+
     def _remember_autoscaling(self, name: str) -> None:
         resource_id = self._resource_id(name)
         target = self.ctx.api.scalable_target(resource_id)
@@ -226,8 +258,18 @@ class BlueGreenRollout(PhasedRollout):
 
     def _create(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
+        # None unless a restart came between creating and journaling
+        existing = self._describe(self._new)
+        if existing is not None and not owned_by(existing, ctx.desired.key):
+            reason = not_owned(self._new, existing, key=ctx.desired.key)
+            return Outcome(
+                Result.FAILED,
+                f"blue-green deploy not started: {reason}",
+                task_definition_arn=p.previous_task_definition_arn,
+                failure_reason=reason,
+            )
         # the stage target group must serve the new version only: earlier stage generations go to 0
-        for other in self._generations():
+        for other in self._ours(self._generations()):
             name = str(other["serviceName"])
             running = int(other.get("desiredCount") or 0) > 0
             if (
@@ -237,8 +279,7 @@ class BlueGreenRollout(PhasedRollout):
             ):
                 ctx.report(f"scaling stage service {name} to 0 (it holds the stage target group)")
                 ctx.api.update_service(cluster=self._cluster, name=name, fields={"desiredCount": 0})
-        existing = self._describe(self._new)
-        if existing is None:  # None unless a restart happened between creating and journaling
+        if existing is None:
             assert p.task_definition_arn is not None
             ctx.report(
                 f"creating stage service {self._new} with {p.task_definition_arn} and desired "
@@ -258,7 +299,10 @@ class BlueGreenRollout(PhasedRollout):
             else lb
             for lb in request.get("loadBalancers", [])
         ]
-        tags = [t for t in request.get("tags", []) if t.get("key") != BG_VERSION_TAG]
+        tags = with_owner(
+            [t for t in request.get("tags", []) if t.get("key") != BG_VERSION_TAG],
+            self.ctx.desired.key,
+        )
         return {
             **request,
             "serviceName": self._new,
@@ -324,7 +368,7 @@ class BlueGreenRollout(PhasedRollout):
 
     def _tag(self, name: str, colour: str) -> None:
         service = self._describe(name)
-        if service is not None:
+        if service is not None and owned_by(service, self.ctx.desired.key):
             self.ctx.report(f"tagging {name} {BG_VERSION_TAG}={colour}")
             self.ctx.api.tag_service(
                 arn=str(service["serviceArn"]), tags=[{"key": BG_VERSION_TAG, "value": colour}]
@@ -358,7 +402,7 @@ class BlueGreenRollout(PhasedRollout):
         if old is not None and desired.deploy.block("blueGreen").get("downsizeOldService", True):
             ctx.report(f"downsizing old service {old} to 0 (kept, not deleted)")
             ctx.api.update_service(cluster=self._cluster, name=old, fields={"desiredCount": 0})
-        for other in self._generations():
+        for other in self._ours(self._generations()):
             name = str(other["serviceName"])
             if name not in (self._new, old):
                 ctx.report(f"deleting older generation {name}")
@@ -413,7 +457,11 @@ class BlueGreenRollout(PhasedRollout):
                 )
             ctx.api.remove_autoscaling(resource_id=self._resource_id(self._new))
         stage = self._describe(self._new)
-        if stage is not None and stage.get("status") == "ACTIVE":  # DRAINING: already deleted
+        if (
+            stage is not None
+            and stage.get("status") == "ACTIVE"  # DRAINING: already deleted
+            and owned_by(stage, ctx.desired.key)
+        ):
             # production never depended on it (before the swap) or no longer does (after)
             ctx.report(f"deleting stage service {self._new}")
             ctx.api.update_service(

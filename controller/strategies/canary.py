@@ -6,7 +6,9 @@ the new task definition, wait for its steady state, verify (deploy.yaml ``verify
 then roll the full service out with ``RollingRollout`` (which waits, verifies again and attaches
 autoscaling). If anything fails before the rolling phase, the canary is deleted and the main
 service is never touched; a failure in the rolling phase is rolled back as any rolling deploy.
-The canary never gets autoscaling. Does I/O through the rollout context.
+The canary never gets autoscaling, and carries the owner tag (``ecs-gitops.owner`` = the
+folder's key): a ``<serviceName>Canary`` without it is someone else's, and the rollout fails
+without touching it or the service. Does I/O through the rollout context.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health
 from controller.core.outcome import Outcome, Result
+from controller.core.ownership import canary_name, not_owned, owned_by, with_owner
 from controller.strategies.base import (
     PhasedRollout,
     Progress,
@@ -39,11 +42,6 @@ PREPARE, CREATE, WAIT, VERIFY, DELETE, ROLLING, ABORT = (
     "rolling",
     "canary-abort",  # entered only on failure: delete the canary, leave the service alone
 )
-CANARY_SUFFIX = "Canary"
-
-
-def canary_name(service_name: str) -> str:
-    return f"{service_name}{CANARY_SUFFIX}"
 
 
 class CanaryRollout(PhasedRollout):
@@ -90,10 +88,28 @@ class CanaryRollout(PhasedRollout):
         p.phase = CREATE
         return None
 
+    def _ours(self, canary: JsonDict) -> bool:
+        # a draining service is going away whoever owns it: waiting for it touches nothing
+        return canary.get("status") == "DRAINING" or owned_by(canary, self.ctx.desired.key)
+
+    def _not_ours(self, canary: JsonDict) -> Outcome:
+        """A service of the canary's name that the controller did not create: leave everything."""
+        p = self.progress
+        reason = not_owned(self._canary, canary, key=self.ctx.desired.key)
+        self.ctx.report(f"deploy failed: {reason}")
+        return Outcome(
+            Result.FAILED,
+            f"canary of {p.task_definition_arn} not started: {reason}",
+            task_definition_arn=p.previous_task_definition_arn,
+            failure_reason=reason,
+        )
+
     def _create(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
         existing = self._describe(self._canary)
+        if existing is not None and not self._ours(existing):
+            return self._not_ours(existing)
         if existing is not None and existing.get("status") == "DRAINING":
             # a canary of an earlier rollout is still going away; its name is not free yet
             if ctx.clock() >= p.deadline:
@@ -105,6 +121,7 @@ class CanaryRollout(PhasedRollout):
             "serviceName": self._canary,
             "taskDefinition": p.task_definition_arn,
             "desiredCount": count,
+            "tags": with_owner((ctx.desired.service or {}).get("tags"), ctx.desired.key),
         }
         if existing is not None:
             # left over by a controller that stopped mid-canary: reuse it
@@ -166,6 +183,9 @@ class CanaryRollout(PhasedRollout):
         ctx = self.ctx
         existing = self._describe(self._canary)
         if existing is None or existing.get("status") == "DRAINING":
+            return
+        if not owned_by(existing, ctx.desired.key):
+            ctx.report(not_owned(self._canary, existing, key=ctx.desired.key))
             return
         ctx.report(f"deleting canary {self._canary}")
         ctx.api.update_service(cluster=self._cluster, name=self._canary, fields={"desiredCount": 0})
