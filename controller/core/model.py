@@ -54,6 +54,8 @@ class Environment:
     role_arn: str | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     sync: SyncPolicy = SyncPolicy()
+    # ``allowedAccounts``: the only accounts this environment may deploy to (None: not pinned)
+    allowed_accounts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

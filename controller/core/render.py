@@ -80,6 +80,7 @@ def render_environment(name: str, doc: Document | None) -> RenderedEnvironment:
             self_heal=sync.get("selfHeal") is True,
             prune=sync.get("prune") is True,
         ),
+        allowed_accounts=_accounts(data.get("allowedAccounts")),
     )
     return RenderedEnvironment(
         environment, tuple(problems), variables_known=isinstance(value, dict)
@@ -88,6 +89,13 @@ def render_environment(name: str, doc: Document | None) -> RenderedEnvironment:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _accounts(value: Any) -> tuple[str, ...] | None:
+    """``allowedAccounts`` as written (None when absent; the schema reports a wrong shape)."""
+    if not isinstance(value, list):
+        return None
+    return tuple(str(account) for account in value)
 
 
 @dataclass
