@@ -3,7 +3,8 @@
 Each folder owns the ECS service names it creates in its cluster: its ``serviceName``, a canary's
 ``<serviceName>Canary``, a blue-green service's generations ``<serviceName>__<N>``. When two
 folders would use one name in one cluster, a rollout of one would update or delete the other's
-service, so both are invalid, each naming the other's FILE:LINE. Clusters are compared as far as
+service. Both places are reported, each naming the other's FILE:LINE; the folder whose rollout
+would touch the other's service is invalid (both, when both would: two serviceNames). Clusters are compared as far as
 the config tells them apart: by name, and by region and account when both environments say
 them (a cluster ARN, ``region``, ``roleArn``); the same name with a region left unsaid may be the
 same cluster. Two folders of one environment sharing a ``serviceName`` are reported by the
@@ -117,20 +118,44 @@ class _Claim:
 def name_clashes(
     services: Mapping[str, DesiredService], documents: Mapping[str, Mapping[str, Document]]
 ) -> dict[str, list[Problem]]:
-    """Problems by service key: shared ECS service names, and an owner tag set by hand."""
+    """Problems by the key of the service they make invalid (a problem may lie in another's file).
+
+    Two folders' serviceNames (or two helpers' names) clash both ways: both are invalid. A
+    helper's name (a canary, blue-green generations) clashing with another folder's serviceName
+    makes only the helper's folder invalid, the one whose rollout would touch the other's
+    service: that service goes on being deployed, and the problem is reported at both places.
+    """
     found: dict[str, list[Problem]] = defaultdict(list)
     claims = [claim for key in sorted(services) for claim in _claims(services[key], documents)]
     for a, b in _clashing_pairs(claims):
         cluster = a.cluster.name
-        for mine, theirs in ((a, b), (b, a)):
-            found[mine.key].append(
-                Problem(
-                    mine.file,
-                    mine.line,
-                    f"{mine.subject()} is also {theirs.owner()} in cluster {cluster}: "
-                    "a rollout of one would change or delete the other's service; rename one",
+        if (a.use is Use.SERVICE) == (b.use is Use.SERVICE):
+            for mine, theirs in ((a, b), (b, a)):
+                found[mine.key].append(
+                    Problem(
+                        mine.file,
+                        mine.line,
+                        f"{mine.subject()} is also {theirs.owner()} in cluster {cluster}: "
+                        "a rollout of one would change or delete the other's service; rename one",
+                    )
                 )
-            )
+            continue
+        helper, service = (b, a) if a.use is Use.SERVICE else (a, b)
+        found[helper.key] += [
+            Problem(
+                helper.file,
+                helper.line,
+                f"{helper.subject()} is also {service.owner()} in cluster {cluster}: "
+                f"{helper.key} is not deployed until one is renamed (its rollout would change "
+                "or delete that service)",
+            ),
+            Problem(
+                service.file,
+                service.line,
+                f"{service.subject()} is also {helper.owner()} in cluster {cluster}: "
+                f"{helper.key} is not deployed until one is renamed ({service.key} still is)",
+            ),
+        ]
     for key in sorted(services):
         service_doc = documents.get(key, {}).get("service")
         if service_doc is not None:

@@ -68,16 +68,21 @@ def test_a_folder_named_like_a_canary_clashes_with_the_canary_service() -> None:
         **service("env1", "webCanary"),
     }
     state = load_repo(files)
-    assert [str(p) for p in state.problems] == [
+    expected = [
         "env1/web/service.yaml:1: the canary service webCanary of this canary deploy is also "
         "the service webCanary of env1/webCanary (env1/webCanary/service.yaml:1) in cluster "
-        "shared: a rollout of one would change or delete the other's service; rename one",
+        "shared: env1/web is not deployed until one is renamed (its rollout would change or "
+        "delete that service)",
         "env1/webCanary/service.yaml:1: serviceName webCanary (the folder name) is also the "
-        "canary service webCanary of env1/web (env1/web/service.yaml:1) in cluster shared: a "
-        "rollout of one would change or delete the other's service; rename one",
+        "canary service webCanary of env1/web (env1/web/service.yaml:1) in cluster shared: "
+        "env1/web is not deployed until one is renamed (env1/webCanary still is)",
     ]
-    assert sorted(state.invalid) == ["env1/web", "env1/webCanary"]
-    assert state.services == {}
+    assert [str(p) for p in state.problems] == expected
+    # the canary would touch webCanary, not the other way round: only web is held back,
+    # and its status names both places
+    assert [str(p) for p in state.invalid["env1/web"]] == expected
+    assert sorted(state.invalid) == ["env1/web"]
+    assert sorted(state.services) == ["env1/webCanary"]
 
 
 def test_a_written_service_name_is_pointed_at_on_its_line() -> None:
@@ -101,7 +106,8 @@ def test_a_name_in_a_blue_green_generation_pattern_clashes() -> None:
         **service("env1", "web", strategy="blue-green"),
         **service("env1", "legacy", service_name="web__7"),
     }
-    found = problems(files)
+    state = load_repo(files)
+    found = [str(p) for p in state.problems]
     assert len(found) == 2
     assert found[0].startswith(
         "env1/legacy/service.yaml:3: serviceName web__7 is also the blue-green services "
@@ -111,6 +117,19 @@ def test_a_name_in_a_blue_green_generation_pattern_clashes() -> None:
         "env1/web/service.yaml:1: the blue-green services web__<N> of this deploy is also the "
         "service web__7 of env1/legacy (env1/legacy/service.yaml:3)"
     )
+    assert sorted(state.invalid) == ["env1/web"]
+
+
+def test_two_blue_green_services_of_one_name_in_one_cluster_are_both_invalid() -> None:
+    files = {
+        "env1/environment.yaml": environment(),
+        "env2/environment.yaml": environment(),
+        **service("env1", "web", strategy="blue-green"),
+        **service("env2", "web", strategy="blue-green"),
+    }
+    state = load_repo(files)
+    assert sorted(state.invalid) == ["env1/web", "env2/web"]
+    assert [p.file for p in state.problems] == ["env1/web/service.yaml", "env2/web/service.yaml"]
 
 
 @pytest.mark.parametrize("name", ["web__", "web__x", "web_1", "web__1__2", "webCanary"])
