@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from controller import __version__
+from controller.core.pinning import ACCOUNT_ID
 from controller.errors import EcsGitopsError
 
 DESCRIPTION = """\
@@ -99,6 +100,48 @@ def _add_pass_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how many services of one environment roll out at the same time (default 10)",
     )
+    _add_allow_lists(parser)
+
+
+def _accounts(text: str) -> list[str]:
+    """``--allowed-accounts``: comma-separated 12-digit AWS account ids."""
+    accounts = [part.strip() for part in text.split(",") if part.strip()]
+    wrong = [a for a in accounts if not ACCOUNT_ID.match(a)]
+    if wrong or not accounts:
+        raise argparse.ArgumentTypeError(
+            f"expected 12-digit AWS account ids separated by commas, got {text!r}"
+        )
+    return accounts
+
+
+def _clusters(text: str) -> list[str]:
+    """``--allowed-clusters``: comma-separated cluster names or ARNs (shell-style globs)."""
+    clusters = [part.strip() for part in text.split(",") if part.strip()]
+    if not clusters:
+        raise argparse.ArgumentTypeError(f"expected cluster names or ARNs, got {text!r}")
+    return clusters
+
+
+def _add_allow_lists(parser: argparse.ArgumentParser) -> None:
+    # flags, not files: a commit to the config repository cannot widen them
+    parser.add_argument(
+        "--allowed-accounts",
+        type=_accounts,
+        action="extend",
+        default=[],
+        metavar="ID[,ID...]",
+        help="AWS accounts the controller may deploy to (repeatable); an environment whose "
+        "credentials (after its roleArn) or cluster ARN are in another account is refused",
+    )
+    parser.add_argument(
+        "--allowed-clusters",
+        type=_clusters,
+        action="extend",
+        default=[],
+        metavar="CLUSTER[,CLUSTER...]",
+        help="ECS clusters the controller may deploy to, by name or ARN; shell-style globs "
+        "such as 'staging-*' (repeatable); an environment on any other cluster is refused",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", metavar="PATH", help="root of a config repository checkout")
     _add_only(p)
+    _add_allow_lists(p)
     p.add_argument(
         "--format",
         choices=("text", "markdown", "json"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from controller.aws.accounts import environment_refusal, refused_environments
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import generation
@@ -25,6 +26,8 @@ from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
 from controller.core.model import DesiredService, Environment, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
+from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
+from controller.core.pinning import AllowList
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.core.scope import touched_keys
 from controller.errors import EcsGitopsError, GitError
@@ -65,6 +68,8 @@ class PassOptions:
     touched_only: bool = False
     # services rendered from unchanged files are reused from the last pass (``run``)
     render_cache: RenderCache = field(default_factory=RenderCache)
+    # --allowed-accounts / --allowed-clusters: environments outside them are refused
+    allow: AllowList = field(default_factory=AllowList)
 
 
 @dataclass
@@ -161,7 +166,9 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     )
     report = PassReport(commit=head)
 
-    valid = [state.services[k] for k in keys if k in state.services]
+    # before any other AWS call: nothing of a refused environment is read, planned or deployed
+    refused = _refusals(state, keys, allow=options.allow, report=options.report)
+    valid = [state.services[k] for k in keys if k in state.services and k not in refused]
     # revisions are immutable: a (digest, ARN) pair the controller recorded spares a describe
     known = {r.taskDefinitionArn: r.digest for s in tree.statuses.values() for r in s.revisions}
     live = fetch_live(valid, known_digests=known) if valid else {}
@@ -176,9 +183,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         return line
 
     prerequisites = _prerequisites(state, keys)
-    plans = {
-        key: plan_service(state.services[key], live[key]) for key in keys if key in state.services
-    }
+    plans = {key: plan_service(state.services[key], live[key]) for key in keys if key in live}
     if options.render_cache.changed:
         # saved once planned, so that the digests computed on the way are kept with the services
         save_render_cache(options.render_cache, cache_file)
@@ -224,7 +229,12 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     # busy environment never holds back another. Deciding a no-op makes no AWS call (live
     # state is read above), so in-sync services pass through the slots at once.
     # Services with nothing to roll out are settled here, without a thread each.
-    quiet = {key: one(key) for key in keys if _quiet(key, state, plans, prerequisites, under_way)}
+    quiet = dict(refused)
+    quiet |= {
+        key: one(key)
+        for key in keys
+        if key not in quiet and _quiet(key, state, plans, prerequisites, under_way)
+    }
     busy = [key for key in keys if key not in quiet]
     pools = {
         env: ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=env)
@@ -257,6 +267,31 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             ) from e
     pending.clear()
     return report
+
+
+def _refusals(
+    state: RepoState, keys: Sequence[str], *, allow: AllowList, report: Callable[[str], None]
+) -> dict[str, ServiceResult]:
+    """The services of environments the allow-lists keep the controller out of, ended Failed.
+
+    Failed rather than Invalid: validate finds nothing wrong with the files, since a refusal
+    depends on the credentials and the controller's flags. Nothing is deployed, so no marker is
+    written; the check is repeated every pass (STS is asked once per credentials per process).
+    """
+    reasons = refused_environments([state.services[k] for k in keys if k in state.services], allow)
+    refused: dict[str, ServiceResult] = {}
+    for key in keys:
+        reason = reasons.get(key.split("/")[0])
+        if reason is not None and key in state.services:
+            refused[key] = ServiceResult(
+                key,
+                Outcome(Result.FAILED, reason),
+                action="refused",
+                failed_now=True,
+                desired=state.services[key],
+            )
+            report(_summary_line(refused[key]))
+    return refused
 
 
 def _rollouts_under_way(journal: Journal, tree: StatusTree) -> dict[str, JournalEntry]:
@@ -573,6 +608,14 @@ def _prune(
                 status.taskDefinitionArn,
             )
             results.append(ServiceResult(key, outcome, action="orphan"))
+            continue
+        refusal = environment_refusal(env, options.allow)  # a prune deletes: the same rule
+        if refusal is not None:
+            refused = ServiceResult(
+                key, Outcome(Result.FAILED, refusal), "refused", failed_now=True
+            )
+            report(_summary_line(refused))
+            results.append(refused)
             continue
         started = time.monotonic()
         try:

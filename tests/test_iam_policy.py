@@ -15,6 +15,7 @@ CLIENTS = {
     "autoscaling": ("application-autoscaling", "application-autoscaling"),
     "elbv2": ("elbv2", "elasticloadbalancing"),
     "cloudwatch": ("cloudwatch", "cloudwatch"),
+    "sts": ("sts", "sts"),
 }
 # not called through a client method: PassRole is checked by AWS when a task definition names
 # roles, AssumeRole when an environment sets roleArn

@@ -1,6 +1,7 @@
 """boto3 clients per (region, role), an API call counter, and AWS error translation.
 
-This module does I/O: it builds boto3 sessions and may call STS to assume a role. Endpoint,
+This module does I/O: it builds boto3 sessions, may call STS to assume a role, and asks STS
+who the clients are only when an allow-list needs the account (``caller_identity``). Endpoint,
 region and credentials come from the standard AWS configuration (boto3 honours
 ``AWS_ENDPOINT_URL`` itself), so the same code talks to AWS or to a local server.
 """
@@ -11,8 +12,9 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -29,6 +31,7 @@ from botocore.exceptions import (
 )
 
 from controller.core.model import Environment
+from controller.core.pinning import Identity
 from controller.errors import AwsError
 
 # Standard retries back off with jitter; the controller adds its own retry on top for whole steps.
@@ -127,6 +130,31 @@ class AwsClients:
     autoscaling: Any  # Application Auto Scaling
     cloudwatch: Any
     region: str
+    # the session behind the clients: STS in the same credentials is made from it on first use
+    session: Any = field(default=None, repr=False, compare=False)
+    _identity: list[Identity] = field(default_factory=list, repr=False, compare=False)
+    _identity_lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    @cached_property
+    def sts(self) -> Any:
+        return _counted(self.session.client("sts", config=CLIENT_CONFIG))
+
+    def caller_identity(self) -> Identity:
+        """The account these clients act in (STS GetCallerIdentity), asked once per clients object.
+
+        The credentials of a (region, role) pair stay in one account for the life of the
+        process, so one answer serves every pass; a failure is not kept, the next call asks again.
+        """
+        with self._identity_lock:
+            if not self._identity:
+                with aws_errors("find the AWS account the credentials act in"):
+                    answer = self.sts.get_caller_identity()
+                self._identity.append(
+                    Identity(account=str(answer["Account"]), arn=str(answer["Arn"]))
+                )
+            return self._identity[0]
 
 
 def _assumed_role_session(base: boto3.Session, role_arn: str, region: str | None) -> boto3.Session:
@@ -170,6 +198,7 @@ def build_clients(*, region: str | None, role_arn: str | None) -> AwsClients:
             autoscaling=_counted(session.client("application-autoscaling", config=CLIENT_CONFIG)),
             cloudwatch=_counted(session.client("cloudwatch", config=CLIENT_CONFIG)),
             region=session.region_name,
+            session=session,
         )
 
 

@@ -11,8 +11,10 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 
+from controller.aws.accounts import refused_environments
 from controller.aws.live import fetch_live
 from controller.core.model import Problem, RepoState
+from controller.core.pinning import AllowList
 from controller.core.plan import Action, ServicePlan, plan_invalid, plan_service
 from controller.core.report import format_json, format_markdown, format_text
 from controller.errors import ConfigError
@@ -31,25 +33,39 @@ def run(args: argparse.Namespace) -> int:
     keys = state.select(args.only)
     if not keys:
         raise ConfigError(f"plan {args.path}: no service matches --only {args.only}")
-    plans = build_plans(state, keys, known_digests=recorded_digests(Path(args.path)))
+    allow = AllowList(accounts=tuple(args.allowed_accounts), clusters=tuple(args.allowed_clusters))
+    plans = build_plans(state, keys, known_digests=recorded_digests(Path(args.path)), allow=allow)
     problems = unattached_problems(state, only=args.only)
     print(_FORMATS[args.format](plans, problems=problems), end="")
     return exit_code(plans, problems=problems)
 
 
 def build_plans(
-    state: RepoState, keys: list[str], *, known_digests: Mapping[str, str] | None = None
+    state: RepoState,
+    keys: list[str],
+    *,
+    known_digests: Mapping[str, str] | None = None,
+    allow: AllowList | None = None,
 ) -> list[ServicePlan]:
     """The plan of every selected service: invalid ones from their problems, valid ones from AWS.
 
     ``known_digests`` (task definition ARN -> content digest) spares describing revisions.
+    Services of an environment the allow-lists refuse are not looked up: their plan says why.
     """
-    valid = [state.services[key] for key in keys if key in state.services]
+    selected = [state.services[key] for key in keys if key in state.services]
+    refused = refused_environments(selected, allow or AllowList())
+    valid = [service for service in selected if service.env.name not in refused]
     live = fetch_live(valid, known_digests=known_digests)
     plans: list[ServicePlan] = []
     for key in keys:
-        if key in state.services:
+        if key in live:
             plans.append(plan_service(state.services[key], live[key]))
+        elif key in state.services:
+            reason = refused[key.split("/")[0]]
+            # the same check sync makes; plan only says so and looks no further
+            plans.append(
+                ServicePlan(key, Action.INVALID, problems=(f"{reason} (sync would not deploy it)",))
+            )
         else:
             plans.append(plan_invalid(key, state.invalid.get(key, ())))
     return plans

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from controller.commands.sync import allow_list_from
 from controller.errors import EcsGitopsError
 from controller.reconcile import PassOptions
 from controller.service.http import Endpoints, HttpServer, parse_listen
@@ -70,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
         log.info(line.strip())
 
     options = PassOptions(
-        only=args.only, poll_seconds=args.poll_interval, parallel=args.parallel, report=report
+        only=args.only,
+        poll_seconds=args.poll_interval,
+        parallel=args.parallel,
+        report=report,
+        allow=allow_list_from(args),
     )
     passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=args.interval)
 
@@ -124,6 +129,12 @@ def run(args: argparse.Namespace) -> int:
         )
         watch.start()
         log.info("watching %s for new commits on %s", watched, args.branch)
+    if options.allow:
+        log.info(
+            "deploying only to accounts %s and clusters %s",
+            ", ".join(options.allow.accounts) or "(any)",
+            ", ".join(options.allow.clusters) or "(any)",
+        )
     passes.start()
 
     # Event.wait with a timeout, so that the signal handler runs promptly in this thread.

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from controller.core.pinning import AllowList
 from controller.reconcile import PassOptions, run_pass
 from controller.source.git_repo import ConfigRepository
 
@@ -23,6 +24,11 @@ def repository_from(args: argparse.Namespace) -> ConfigRepository:
     )
 
 
+def allow_list_from(args: argparse.Namespace) -> AllowList:
+    """``--allowed-accounts`` and ``--allowed-clusters`` (empty when not given)."""
+    return AllowList(accounts=tuple(args.allowed_accounts), clusters=tuple(args.allowed_clusters))
+
+
 def run(args: argparse.Namespace) -> int:
     repo = repository_from(args)
 
@@ -30,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     options = PassOptions(
-        only=args.only, poll_seconds=args.poll_interval, parallel=args.parallel, report=report
+        only=args.only,
+        poll_seconds=args.poll_interval,
+        parallel=args.parallel,
+        report=report,
+        allow=allow_list_from(args),
     )
     result = run_pass(repo, options)
     print(result.summary(), file=sys.stderr if result.failed else sys.stdout, flush=True)
