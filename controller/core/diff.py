@@ -1,15 +1,15 @@
 """Field-by-field differences between desired (git) and live (AWS) documents.
 
 Both sides go through ``controller.core.normalize`` first, so only real changes remain.
-Every ``FieldChange`` has ``old`` = live and ``new`` = desired, and environment values whose
-names look secret are redacted before they reach a change (and so any output).
+Every ``FieldChange`` has ``old`` = live and ``new`` = desired, and values that are secrets by
+their name or their shape (``controller.core.secrets``) are masked before they reach a change
+(and so any output).
 
 Purely computational.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,6 +27,7 @@ from controller.core.normalize import (
     normalize_task_definition,
 )
 from controller.core.plan import FieldChange
+from controller.core.secrets import MASK, mask_at
 
 # Service fields UpdateService cannot change: a change means deleting and recreating the service.
 REPLACE_FIELDS = frozenset({"launchType", "schedulingStrategy", "deploymentController", "role"})
@@ -34,9 +35,8 @@ REPLACE_FIELDS = frozenset({"launchType", "schedulingStrategy", "deploymentContr
 # A blue-green rollout resolves this placeholder; until then the target group is not compared.
 TARGET_GROUP_PLACEHOLDER = "<+targetGroupArn>"
 
-REDACTED = "(redacted)"
-_SECRET_NAME = re.compile(r"(?i)secret|passw|token|key|credential|auth|private|cert")
-_ENVIRONMENT_ENTRY = re.compile(r"\.environment\[([^\]]*)\]$")
+# what a masked value shows (see controller.core.secrets)
+REDACTED = MASK
 
 
 def diff_task_definition(desired: JsonDict, live: JsonDict | None) -> tuple[FieldChange, ...]:
@@ -178,23 +178,5 @@ def _diff(
                 replace=replace,
             )
         return changes
-    return [FieldChange(path, _redact(path, live), _redact(path, desired), replace=replace)]
-
-
-def _redact(path: str, value: Any) -> Any:
-    """Hide environment values whose names look secret: plan output goes to PR comments."""
-    entry = _ENVIRONMENT_ENTRY.search(path)
-    if value is not None and entry and _SECRET_NAME.search(entry.group(1)):
-        return REDACTED
-    return _mask(value, in_environment=path.endswith("environment"))
-
-
-def _mask(value: Any, *, in_environment: bool) -> Any:
-    if not isinstance(value, dict):
-        return value
-    return {
-        key: REDACTED
-        if in_environment and _SECRET_NAME.search(key)
-        else _mask(item, in_environment=key == "environment")
-        for key, item in value.items()
-    }
+    # plan output goes to pull-request comments: values are masked before they reach a change
+    return [FieldChange(path, mask_at(path, live), mask_at(path, desired), replace=replace)]

@@ -1,16 +1,19 @@
 """Plans as text for a terminal, markdown for a pull-request comment, and JSON for scripts.
 
-Purely computational: each function takes plans and returns a string.
+Secrets never show: the changes come masked from the diff, and problems (validate's messages
+quote the values they reject) are masked here. Purely computational: each function takes
+plans and returns a string.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from controller.core.model import Problem
 from controller.core.plan import Action, FieldChange, ServicePlan
+from controller.core.secrets import mask_text
 
 # Order of the summary: the actions that change something first.
 _ACTIONS = (
@@ -58,6 +61,10 @@ def _sections(plan: ServicePlan) -> list[tuple[str, str, tuple[FieldChange, ...]
     return [(name, title, by_name[name]) for name, title in _SECTIONS if by_name[name]]
 
 
+def _masked(problems: Iterable[Problem | str]) -> list[str]:
+    return [mask_text(str(problem)) for problem in problems]
+
+
 def _change_line(change: FieldChange) -> str:
     return f"{change} {REPLACE_NOTE}" if change.replace else str(change)
 
@@ -70,10 +77,10 @@ def _summary_line(plans: Sequence[ServicePlan]) -> str:
 
 def format_text(plans: Sequence[ServicePlan], *, problems: Sequence[Problem] = ()) -> str:
     """One block per service: its action, then each changed field as ``path: old -> new``."""
-    lines: list[str] = [str(p) for p in problems]
+    lines: list[str] = _masked(problems)
     for plan in plans:
         lines.append(f"{plan.key}: {_HEADLINE[plan.action]}")
-        lines += [f"  {problem}" for problem in plan.problems]
+        lines += [f"  {problem}" for problem in _masked(plan.problems)]
         for _, title, changes in _sections(plan):
             lines.append(f"  {title}:")
             lines += [f"    {_change_line(change)}" for change in changes]
@@ -90,7 +97,7 @@ def format_markdown(plans: Sequence[ServicePlan], *, problems: Sequence[Problem]
     lines = ["## ecs-gitops plan", "", _summary_line(plans), ""]
     if problems:
         lines += ["**Problems:**", ""]
-        lines += [f"- `{p}`" for p in problems]
+        lines += [f"- `{p}`" for p in _masked(problems)]
         lines.append("")
     lines += ["| Service | Action | Changes |", "| --- | --- | --- |"]
     for plan in plans:
@@ -105,7 +112,7 @@ def format_markdown(plans: Sequence[ServicePlan], *, problems: Sequence[Problem]
             f"<summary><code>{plan.key}</code>: {_HEADLINE[plan.action]}</summary>",
             "",
         ]
-        body: list[str] = list(plan.problems)
+        body: list[str] = _masked(plan.problems)
         for _, title, changes in _sections(plan):
             body.append(f"{title}:")
             body += [f"  {_change_line(change)}" for change in changes]
@@ -138,13 +145,13 @@ def format_json(plans: Sequence[ServicePlan], *, problems: Sequence[Problem] = (
                 for name, _, changes in _sections(plan)
                 for change in changes
             ],
-            "problems": list(plan.problems),
+            "problems": _masked(plan.problems),
         }
         for plan in plans
     ]
     document = {
         "services": services,
         "summary": summary(plans),
-        "problems": [str(p) for p in problems],
+        "problems": _masked(problems),
     }
     return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+
+from controller.core.diff import diff_task_definition
 from controller.core.model import Problem
 from controller.core.plan import Action, FieldChange, ServicePlan
 from controller.core.report import format_json, format_markdown, format_text
@@ -99,3 +104,64 @@ def test_json_has_stable_keys_and_counts() -> None:
     worker = next(s for s in document["services"] if s["key"] == "staging/worker")
     assert worker["changes"][0]["replace"] is True
     assert document["problems"] == ["staging/notes.txt:1: unexpected file"]
+
+
+TOKEN = "Zk9xN2tQd1J2c0xtM2FUeUhqQm5XcVo4dkVmR2hKa0w"
+
+
+def secret_plans() -> list[ServicePlan]:
+    """A plan whose diff carries secrets by shape and by name, and an invalid service whose
+    validate message quotes a numeric password."""
+
+    def task_definition(environment: dict[str, str]) -> dict[str, Any]:
+        return {
+            "family": "staging-web",
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "image": "nginx:1.27",
+                    "environment": [{"name": k, "value": v} for k, v in environment.items()],
+                }
+            ],
+        }
+
+    live = task_definition({"DATABASE_URL": "postgres://admin:old@host/db", "LOG_LEVEL": "info"})
+    desired = task_definition(
+        {
+            "DATABASE_URL": "postgres://admin:pw@host/db",
+            "SESSION_BLOB": TOKEN,
+            "DB_PASSWORD": "123456",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    return [
+        ServicePlan(
+            "staging/web",
+            Action.UPDATE,
+            task_definition_changes=diff_task_definition(desired, live),
+            digest="sha256:" + "ab" * 32,
+        ),
+        ServicePlan(
+            "staging/worker",
+            Action.INVALID,
+            problems=(
+                "staging/worker/task-definition.yaml:18: containerDefinitions[0].environment[2]"
+                ".value: expected a string, got 123456 (quote it: '123456')",
+            ),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("render", [format_text, format_markdown, format_json])
+def test_no_format_shows_a_secret(render: Callable[..., str]) -> None:
+    stray = [Problem("staging/notes.yaml", 2, "apiToken: tok-987654 is not a known key")]
+    output = render(secret_plans(), problems=stray)
+    for leaked in ("pw@", "old@", "123456", TOKEN, "tok-987654"):
+        assert leaked not in output
+    # what changed still shows, and what is not secret reads as before
+    assert "containerDefinitions[web].environment[DATABASE_URL]" in output
+    assert "postgres://***@host/db" in output
+    assert "environment[SESSION_BLOB]" in output
+    assert "info" in output and "debug" in output
+    if render is format_json:
+        assert json.loads(output)["services"][0]["digest"] == "sha256:" + "ab" * 32
