@@ -2,8 +2,10 @@
 
 ``.ecs-gitops/status/<env>/<service>.yaml`` says what the controller last did to a service;
 ``.ecs-gitops/rollback/<env>/<service>.yaml`` says a deploy failed and was rolled back, so the
-controller must not try that desired state again. Purely computational: the caller reads and
-writes the files through the git adapter.
+controller must not try that desired state again. Both are committed to git where everyone
+can read them, so the free text in them (``message``, ``details``, ``reason``) is masked where
+it is serialised; the controller's own fields (commit, ARNs, digests) are written as they are.
+Purely computational: the caller reads and writes the files through the git adapter.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 
 from controller.core.outcome import Result
+from controller.core.secrets import mask_document, mask_text
 
 STATUS_ROOT = ".ecs-gitops/status"
 ROLLBACK_ROOT = ".ecs-gitops/rollback"
@@ -73,11 +76,36 @@ class ServiceStatus:
     revisions: tuple[Revision, ...] = ()
 
     def same_as(self, other: ServiceStatus | None) -> bool:
-        """Equal but for ``updatedAt``: an unchanged status is not rewritten (no empty commits)."""
-        return other is not None and replace(self, updatedAt="") == replace(other, updatedAt="")
+        """Equal but for ``updatedAt``: an unchanged status is not rewritten (no empty commits).
+
+        Compared as written: a status read back from its file has its secrets masked already.
+        """
+        if other is None:
+            return False
+        if replace(self, updatedAt="") == replace(other, updatedAt=""):
+            return True
+        return replace(self.masked(), updatedAt="") == replace(other.masked(), updatedAt="")
+
+    def masked(self) -> ServiceStatus:
+        """This status as its file shows it, secrets masked.
+
+        Masked: ``message``, ``details`` and the failure a paused rollout records; the
+        controller's own fields (commit, ARNs, digests) are left as they are.
+        """
+        rollout = self.rollout
+        if rollout and rollout.get("failure"):
+            # why a paused rollout is failing: it becomes the marker's reason
+            rollout = {**rollout, "failure": mask_text(str(rollout["failure"]))}
+        return replace(
+            self,
+            message=mask_text(self.message),
+            details=mask_document(self.details) if self.details else self.details,
+            rollout=rollout,
+        )
 
     def to_yaml(self) -> str:
-        document = {k: v for k, v in asdict(self).items() if v not in (None, (), [], {})}
+        shown = self.masked()
+        document = {k: v for k, v in asdict(shown).items() if v not in (None, (), [], {})}
         document["result"] = str(self.result)
         if self.revisions:
             document["revisions"] = [asdict(r) for r in self.revisions]
@@ -133,11 +161,11 @@ class RollbackMarker:
         document: dict[str, Any] = {
             "failedCommit": self.failedCommit,
             "restoredTaskDefinitionArn": self.restoredTaskDefinitionArn,
-            "reason": self.reason,
+            "reason": mask_text(self.reason),
             "at": self.at,
             "desiredState": self.desiredState,
         }
-        document.update(self.extra)
+        document.update(mask_document(self.extra))
         return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from controller.core.outcome import Result
 from controller.status.records import (
     REVISION_HISTORY,
@@ -79,3 +81,69 @@ def test_status_tree_parses_statuses_and_markers_and_keeps_unreadable_markers() 
     assert tree.markers["staging/web"] == marker
     # a marker that cannot be read still means "do not retry"
     assert "staging/api" in tree.markers
+
+
+TOKEN = "Zk9xN2tQd1J2c0xtM2FUeUhqQm5XcVo4dkVmR2hKa0w"
+ARN = "arn:aws:ecs:us-east-1:111122223333:task-definition/staging-web:7"
+DIGEST = "sha256:" + "9f" * 32
+
+
+def test_status_files_mask_secrets_in_free_text_and_keep_the_controllers_fields() -> None:
+    leaky = status(
+        result=Result.INVALID,
+        commit="c" * 40,
+        message="staging/web/task-definition.yaml:18: containerDefinitions[0].environment[2]"
+        ".value: expected a string, got 123456 (quote it: '123456')",
+        taskDefinitionArn=ARN,
+        desiredState=DIGEST,
+        details={
+            "DB_PASSWORD": 654321,
+            "tasks": [{"stoppedReason": f"bad url postgres://a:pw@h/{TOKEN}"}],
+        },
+        rollout={"phase": "verify", "failure": f"http https://h/hooks/{TOKEN} answered 500"},
+    ).with_revision(DIGEST, ARN)
+    text = leaky.to_yaml()
+    for leaked in ("123456", "654321", "pw@", TOKEN):
+        assert leaked not in text
+    written = ServiceStatus.from_yaml(text)
+    assert written is not None
+    assert (written.commit, written.taskDefinitionArn, written.desiredState) == (
+        "c" * 40,
+        ARN,
+        DIGEST,
+    )
+    assert written.revisions == leaky.revisions
+    assert written.details == {
+        "DB_PASSWORD": "***",
+        "tasks": [{"stoppedReason": "bad url postgres://***@h/***"}],
+    }
+    assert written.rollout == {
+        "phase": "verify",
+        "failure": "http https://h/hooks/*** answered 500",
+    }
+    # read back, it is the same status: nothing to rewrite on the next pass
+    assert leaky.same_as(written)
+    assert not leaky.same_as(replace(written, message="other"))
+
+
+def test_markers_mask_the_reason_and_keep_the_controllers_fields() -> None:
+    marker = RollbackMarker(
+        failedCommit="b" * 40,
+        reason=f"verification failed: http http://127.0.0.1:9/hooks/{TOKEN}?password=hunter2 did not answer",
+        at="2026-01-01T00:00:00Z",
+        restoredTaskDefinitionArn=ARN,
+        desiredState=DIGEST,
+    )
+    text = marker.to_yaml()
+    assert TOKEN not in text and "hunter2" not in text
+    written = RollbackMarker.from_yaml(text)
+    assert written is not None
+    assert (
+        written.reason
+        == "verification failed: http http://127.0.0.1:9/hooks/***?password=*** did not answer"
+    )
+    assert (written.failedCommit, written.restoredTaskDefinitionArn, written.desiredState) == (
+        "b" * 40,
+        ARN,
+        DIGEST,
+    )
