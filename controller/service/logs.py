@@ -1,10 +1,10 @@
-"""Log lines of the long-running controller: one line per event, as text or JSON, secrets redacted.
+"""Log lines of the long-running controller: one line per event, as text or JSON, secrets masked.
 
-Redaction happens in the formatter, so that no code path (our messages, AWS and git error
-texts, tracebacks) can print a credential: URL user-info, AWS access keys, ``NAME=value``
-pairs whose name looks secret, and the values of this process's secret-looking environment
-variables and of any secret registered at start-up (the webhook secret). Does I/O: writes
-to the stream it is given.
+Masking happens in the formatter, so that no code path (our messages, AWS and git error
+texts, tracebacks, extra fields of any type) can print a secret: whatever
+``controller.core.secrets`` masks by name or by shape, plus the values of this process's
+secret-looking environment variables and of any secret registered at start-up (the webhook
+secret). Does I/O: writes to the stream it is given.
 """
 
 from __future__ import annotations
@@ -12,45 +12,25 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from controller.source.git_errors import redact_url
+from controller.core.secrets import MASK, looks_secret_name, mask_document, mask_text
 
 LOGGER_NAME = "ecs-gitops"
-MASK = "***"
 
-# Names of variables, fields and flags whose values are secrets.
-_SECRET_NAME = re.compile(
-    r"(secret|token|passw(or)?d|passphrase|credential|private[_-]?key|api[_-]?key|"
-    r"access[_-]?key|session[_-]?key|authorization|signature|cookie)",
-    re.IGNORECASE,
-)
-# ``NAME=value`` / ``NAME: value`` where NAME looks secret; the value runs to the next space.
-_SECRET_PAIR = re.compile(
-    r"(?P<name>[A-Za-z0-9_.-]*(?:secret|token|passw(?:or)?d|passphrase|credential|"
-    r"private[_-]?key|api[_-]?key|access[_-]?key|session[_-]?key|authorization|signature)"
-    r"[A-Za-z0-9_.-]*)"
-    r"(?P<sep>\"?\s*[=:]\s*\"?)(?P<value>[^\s\",;&]+)",
-    re.IGNORECASE,
-)
-# AWS access key ids (long-term AKIA, temporary ASIA).
-_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 # Values shorter than this are not searched for verbatim: "1" or "on" would blank out prose.
 _MIN_SECRET_LENGTH = 6
 
 
-def looks_secret(name: str) -> bool:
-    """Whether a variable or field of this name holds a secret (``DB_PASSWORD``, ``apiToken``)."""
-    return bool(_SECRET_NAME.search(name))
-
-
 class Redactor:
-    """Removes credentials and known secret values from text. Thread-safe."""
+    """Masks secrets in text and documents: known values, and what the core's rules find.
+
+    Thread-safe.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
@@ -62,7 +42,7 @@ class Redactor:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Redactor:
         """A redactor that knows the values of every secret-looking environment variable."""
         environ = os.environ if environ is None else environ
-        return cls(value for name, value in environ.items() if looks_secret(name))
+        return cls(value for name, value in environ.items() if looks_secret_name(name))
 
     def add(self, secret: str) -> None:
         """Never print ``secret`` (ignored when too short to search for safely)."""
@@ -71,15 +51,29 @@ class Redactor:
             with self._lock:
                 self._secrets.add(secret)
 
-    def __call__(self, text: str) -> str:
+    def _known(self, text: str) -> str:
         with self._lock:
             # longest first, so that a secret containing another is masked whole
             known = sorted(self._secrets, key=len, reverse=True)
         for secret in known:
             text = text.replace(secret, MASK)
-        text = redact_url(text)
-        text = _ACCESS_KEY_ID.sub(MASK, text)
-        return _SECRET_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+        return text
+
+    def __call__(self, text: str) -> str:
+        return mask_text(self._known(text))
+
+    def document(self, value: Any) -> Any:
+        """A JSON value with secrets masked in every string, key by key (numbers too)."""
+        return mask_document(self._known_in(value))
+
+    def _known_in(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._known(value)
+        if isinstance(value, dict):
+            return {key: self._known_in(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._known_in(item) for item in value]
+        return value
 
 
 # LogRecord attributes that are not extra fields passed with ``extra=``.
@@ -125,11 +119,13 @@ class JsonFormatter(_Formatter):
         document: dict[str, Any] = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
-            "message": self.redact(self._text_of(record)),
-            **{k: self.redact(v) if isinstance(v, str) else v for k, v in _fields(record).items()},
+            "message": self._text_of(record),
+            **_fields(record),
         }
-        # and once more encoded, so that no field (nested ones included) escapes it
-        return self.redact(json.dumps(document, default=str, ensure_ascii=False))
+        # every field as it will be printed (objects as their str), then masked as a document:
+        # a value is masked by its own shape and by the name of the field it sits under
+        printed = json.loads(json.dumps(document, default=str))
+        return json.dumps(self.redact.document(printed), ensure_ascii=False)
 
 
 def configure(*, fmt: str, redact: Redactor, stream: TextIO | None = None) -> logging.Logger:
