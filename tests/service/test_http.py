@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from controller.errors import EcsGitopsError
 from controller.service.http import Endpoints, HttpServer, parse_listen
-from controller.service.webhook import MAX_BODY_BYTES, Verdict, github_signature
-
-SECRET = b"served-secret"
-
-
-class Served:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        Counter("probe_things", "A metric to find in the output.", registry=self.registry).inc(3)
-        self.ready = (False, "no pass has finished yet")
-        self.pushes: list[Verdict] = []
-        self.server = HttpServer(
-            host="127.0.0.1",
-            port=0,
-            endpoints=Endpoints(
-                registry=self.registry,
-                readiness=lambda: self.ready,
-                on_push=self.pushes.append,
-                branch="main",
-                webhook_secret=SECRET,
-            ),
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
-        host, port = self.server.address.rsplit(":", 1)
-        connection = http.client.HTTPConnection(host, int(port), timeout=10)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            answer = connection.getresponse()
-            return answer.status, answer.read()
-        finally:
-            connection.close()
+from controller.service.webhook import MAX_BODY_BYTES, github_signature
+from tests.service.served import SECRET, Served
 
 
 @pytest.fixture
@@ -118,3 +81,104 @@ def test_listen_addresses(text: str, expected: tuple[str, int]) -> None:
 def test_bad_listen_addresses_are_refused(text: str) -> None:
     with pytest.raises(EcsGitopsError, match="--listen"):
         parse_listen(text)
+
+
+def test_a_replayed_github_delivery_is_acknowledged_and_asks_for_no_second_pass(
+    served: Served,
+) -> None:
+    body = json.dumps({"ref": "refs/heads/main", "after": "c" * 40}).encode()
+    delivery = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab"}
+    assert served.push(body, **delivery) == (
+        202,
+        {"status": "pass requested by a github push", "triggered": True},
+    )
+    assert served.push(body, **delivery) == (
+        200,
+        {"status": "duplicate delivery, ignored", "triggered": False},
+    )
+    assert len(served.pushes) == 1
+    # another delivery of the same content is a new push
+    status, answer = served.push(body, **{**delivery, "X-GitHub-Delivery": "another-one"})
+    assert (status, answer["triggered"]) == (202, True)
+    assert len(served.pushes) == 2
+
+
+def test_a_replayed_gitlab_event_is_acknowledged_and_asks_for_no_second_pass(
+    served: Served,
+) -> None:
+    body = json.dumps({"ref": "refs/heads/main", "after": "d" * 40}).encode()
+    headers = {
+        "X-Gitlab-Token": SECRET.decode(),
+        "X-Gitlab-Event": "Push Hook",
+        "X-Gitlab-Event-UUID": "13792a34-cac6-4fda-95a8-c58e00a3954e",
+    }
+    answers = [served.request("POST", "/webhook", body, headers) for _ in range(2)]
+    assert [status for status, _ in answers] == [202, 200]
+    assert json.loads(answers[1][1])["status"] == "duplicate delivery, ignored"
+    assert len(served.pushes) == 1
+
+
+def test_a_replay_with_a_wrong_signature_is_still_401(served: Served) -> None:
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    served.push(body, **{"X-GitHub-Delivery": "once"})
+    forged = {"X-Hub-Signature-256": github_signature(b"guess", body), "X-GitHub-Delivery": "once"}
+    assert served.request("POST", "/webhook", body, forged)[0] == 401
+
+
+def test_a_chunked_push_is_read_whole(served: Served) -> None:
+    body = json.dumps({"ref": "refs/heads/main", "after": "e" * 40}).encode()
+    with socket.create_connection((served.host, served.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: ci\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n"
+            + f"X-Hub-Signature-256: {github_signature(SECRET, body)}\r\n\r\n".encode()
+            + f"{len(body):x}\r\n".encode()
+            + body
+            + b"\r\n0\r\n\r\n"
+        )
+        answer = b"".join(iter(lambda: connection.recv(4096), b""))
+    assert answer.startswith(b"HTTP/1.1 202 ")
+    assert [v.after for v in served.pushes] == ["e" * 40]
+
+
+def test_a_post_without_a_length_is_411(served: Served) -> None:
+    with socket.create_connection((served.host, served.port), timeout=10) as connection:
+        connection.sendall(b"POST /webhook HTTP/1.1\r\nHost: ci\r\nConnection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: connection.recv(4096), b""))
+    assert answer.startswith(b"HTTP/1.") and b" 411 " in answer.split(b"\r\n")[0]
+
+
+def test_head_answers_headers_only(served: Served) -> None:
+    status, body = served.request("HEAD", "/healthz")
+    assert (status, body) == (200, b"")
+
+
+def test_a_port_in_use_or_an_unknown_host_is_one_line_saying_where(served: Served) -> None:
+    endpoints = Endpoints(
+        registry=served.registry, readiness=lambda: (True, ""), on_push=print, branch="main"
+    )
+    with pytest.raises(EcsGitopsError, match=rf"listen on 127\.0\.0\.1:{served.port}: .*in use"):
+        HttpServer(host="127.0.0.1", port=served.port, endpoints=endpoints)
+    with pytest.raises(EcsGitopsError, match=r"listen on no-such-host\.invalid:0: "):
+        HttpServer(host="no-such-host.invalid", port=0, endpoints=endpoints)
+
+
+def test_port_zero_on_ipv6_loopback_reports_the_bound_port() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    endpoints = Endpoints(
+        registry=CollectorRegistry(), readiness=lambda: (True, ""), on_push=print, branch="main"
+    )
+    try:
+        server = HttpServer(host="::1", port=0, endpoints=endpoints)
+    except EcsGitopsError:
+        pytest.skip("no IPv6 loopback here")
+    server.start()
+    try:
+        host, port = server.address.rsplit(":", 1)
+        assert host == "[::1]" and int(port) > 0
+        with socket.create_connection(("::1", int(port)), timeout=10) as connection:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert connection.recv(4096).split(b"\r\n")[0].endswith(b" 200 OK")
+    finally:
+        server.stop()
