@@ -309,6 +309,8 @@ def _rollouts_under_way(journal: Journal, tree: StatusTree) -> dict[str, Journal
             desired_state=status.desiredState or "",
             strategy=status.strategy or "",
             progress=dict(status.rollout),
+            cluster=status.cluster or "",
+            service_name=status.serviceName or "",
         )
     return under_way
 
@@ -335,8 +337,10 @@ def _reconcile_service(
 
     desired = state.services[key]
     plan = plan or plan_service(desired, live)
-    if under_way is not None:
-        # a rollout the controller was running when it stopped: see it through first
+    fingerprint = desired_state_fingerprint(desired)
+    previous = tree.statuses.get(key)
+    if under_way is not None and _still_wanted(under_way, desired, fingerprint):
+        # a rollout the controller was running when it stopped, of what git still asks for
         phase = under_way.progress.get("phase")
         report(f"resuming the rollout of {under_way.commit[:12]} (phase {phase})")
         outcome = _roll_out(
@@ -344,7 +348,7 @@ def _reconcile_service(
             plan,
             commit=under_way.commit,
             fingerprint=under_way.desired_state,
-            previous=tree.statuses.get(key),
+            previous=previous,
             options=options,
             report=report,
             journal=journal,
@@ -361,8 +365,16 @@ def _reconcile_service(
             deployed=True,
             commit=under_way.commit,
         )
-    fingerprint = desired_state_fingerprint(desired)
-    previous = tree.statuses.get(key)
+    if under_way is not None:
+        paused = _finish_superseded(
+            under_way, desired, previous=previous, options=options, report=report, journal=journal
+        )
+        if paused is not None:
+            return paused
+        # ECS moved while the superseded rollout finished: decide on what is live now
+        known = {r.taskDefinitionArn: r.digest for r in previous.revisions} if previous else {}
+        live = fetch_live([desired], known_digests=known)[key]
+        plan = plan_service(desired, live)
     if desired.deploy.strategy is Strategy.RUN_TASK:
         plan = _job_plan(plan, previous=previous, fingerprint=fingerprint)
     live_arn = (live.service or {}).get("taskDefinition")
@@ -449,6 +461,79 @@ def _reconcile_service(
     )
 
 
+def _still_wanted(entry: JournalEntry, desired: DesiredService, fingerprint: str) -> bool:
+    """Whether a journaled rollout deploys what git asks for now, where git says."""
+    return entry.desired_state == fingerprint and _same_place(entry, desired)
+
+
+def _same_place(entry: JournalEntry, desired: DesiredService) -> bool:
+    # entries from before places were journaled name none: the service's key is all there is
+    return not entry.cluster or (entry.cluster, entry.service_name) == (
+        desired.cluster,
+        desired.service_name,
+    )
+
+
+def _finish_superseded(
+    entry: JournalEntry,
+    desired: DesiredService,
+    *,
+    previous: ServiceStatus | None,
+    options: PassOptions,
+    report: Callable[[str], None],
+    journal: Journal,
+) -> ServiceResult | None:
+    """End a journaled rollout of a desired state git no longer asks for, without deploying it.
+
+    What it applied is waited on until ECS settles (and undone if it fails); nothing more is
+    done for that state, and no status or marker is written for it. Returns a Progressing
+    result if the controller was asked to stop meanwhile, else None: the caller then deploys
+    the current desired state as usual.
+    """
+    key, phase = entry.key, entry.progress.get("phase")
+    if not _same_place(entry, desired):
+        report(
+            f"the rollout of {entry.commit[:12]} was under way on {entry.cluster}/"
+            f"{entry.service_name}, which git no longer names for {key}: left as it is there"
+        )
+        journal.forget(key)
+        return None
+    try:
+        strategy = Strategy(entry.strategy)
+    except ValueError:
+        journal.forget(key)
+        return None
+    report(
+        f"git moved on from {entry.commit[:12]} while its rollout was under way (phase {phase}): "
+        "finishing it safely before deploying the current desired state"
+    )
+    outcome = _roll_out(
+        desired,
+        plan_service(desired, LiveService()),
+        commit=entry.commit,
+        fingerprint=entry.desired_state,
+        previous=previous,
+        options=options,
+        report=report,
+        journal=journal,
+        progress=Progress.from_dict(entry.progress),
+        strategy=strategy,
+        superseded=True,
+    )
+    if outcome.result == Result.PROGRESSING:
+        return ServiceResult(
+            key,
+            outcome,
+            action="resume",
+            fingerprint=entry.desired_state,
+            desired=desired,
+            deployed=True,
+            commit=entry.commit,
+        )
+    report(f"the superseded rollout of {entry.commit[:12]} ended: {outcome.message}")
+    return None
+
+
 def _roll_out(
     desired: DesiredService,
     plan: ServicePlan,
@@ -460,8 +545,14 @@ def _roll_out(
     report: Callable[[str], None],
     journal: Journal,
     progress: Progress | None = None,
+    strategy: Strategy | None = None,
+    superseded: bool = False,
 ) -> Outcome:
-    """Run (or resume) the service's strategy, journaling every step until it ends."""
+    """Run (or resume) the service's strategy, journaling every step until it ends.
+
+    ``superseded``: the resumed rollout is of a state git no longer asks for; it is only
+    brought to a safe end (see ``Rollout.supersede``).
+    """
     api = EcsApi(clients_for(desired.env))
     known = tuple((r.digest, r.taskDefinitionArn) for r in previous.revisions) if previous else ()
     ctx = RolloutContext(
@@ -478,13 +569,17 @@ def _roll_out(
                 key=desired.key,
                 commit=commit,
                 desired_state=fingerprint,
-                strategy=str(desired.deploy.strategy),
+                strategy=str(strategy or desired.deploy.strategy),
                 progress=p.to_dict(),
+                cluster=desired.cluster,
+                service_name=desired.service_name,
             )
         ),
     )
-    rollout = rollout_for(ctx, progress)
+    rollout = rollout_for(ctx, progress, strategy=strategy)
     if rollout is not None:
+        if superseded:
+            rollout.supersede()
         ctx.checkpoint(rollout.progress)  # before the first change
         outcome = drive(rollout, ctx)
         if outcome.result != Result.PROGRESSING:
@@ -632,20 +727,41 @@ def _prune(
 
 
 def _delete_service(env: Environment, status: ServiceStatus) -> None:
-    """Scale to 0 and delete a pruned service, with its autoscaling (every blue-green generation)."""
+    """Scale to 0 and delete a pruned folder's services with their autoscaling: its own only.
+
+    Its own: a service whose owner tag names the folder (a canary, every blue-green
+    generation), or its untagged main service when the status file shows the controller had it
+    synced (a recorded revision). A main service tagged as another folder's, or untagged
+    without that record, may be someone else's: the prune is refused and nothing is touched.
+    Any other ``<name>Canary`` or ``<name>__<N>`` is left alone. A job leaves no service.
+    """
+    if status.strategy == str(Strategy.RUN_TASK):
+        return
     api = EcsApi(clients_for(env))
+    key = status.service
     cluster = status.cluster or env.cluster
-    base = status.serviceName or status.service.split("/")[1]
-    names = [base]
-    if status.strategy == str(Strategy.BLUE_GREEN):
-        names += [
-            n for n in api.list_service_names(cluster=cluster) if generation(n, base) is not None
-        ]
-    for name in names:
+    base = status.serviceName or key.split("/")[1]
+    if status.strategy != str(Strategy.BLUE_GREEN):
+        main = api.describe_service(cluster=cluster, name=base)
+        owner = None if main is None else owner_of(main)
+        if main is not None and owner != key and (owner is not None or not status.revisions):
+            unsynced = "" if owner is not None else "; its status records no deploy of it"
+            raise EcsGitopsError(f"{not_owned(base, main, key=key)}{unsynced}")
+        candidates = [base, canary_name(base)]
+    else:
+        # blue-green never runs under the plain name: only its generations are candidates
+        main = None
+        names = api.list_service_names(cluster=cluster)
+        candidates = [n for n in names if generation(n, base) is not None]
+    for name in candidates:
+        live = main if name == base else api.describe_service(cluster=cluster, name=name)
+        if live is None or live.get("status") != "ACTIVE":
+            continue  # gone, or already draining
+        if name != base and not owned_by(live, key):
+            continue  # a helper's name on someone else's service
         api.remove_autoscaling(resource_id=f"service/{cluster}/{name}")
-        if api.describe_service(cluster=cluster, name=name) is not None:
-            api.update_service(cluster=cluster, name=name, fields={"desiredCount": 0})
-            api.delete_service(cluster=cluster, name=name)
+        api.update_service(cluster=cluster, name=name, fields={"desiredCount": 0})
+        api.delete_service(cluster=cluster, name=name)
 
 
 def _status_changes(

@@ -24,6 +24,9 @@ class JournalEntry:
     desired_state: str
     strategy: str
     progress: dict[str, Any]
+    # where the rollout acts: a rollout is never resumed in a place git no longer names
+    cluster: str = ""
+    service_name: str = ""
 
 
 class Journal:

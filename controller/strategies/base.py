@@ -15,6 +15,7 @@ from controller.aws.ecs import EcsApi
 from controller.core.model import DesiredService
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import ServicePlan
+from controller.errors import EcsGitopsError
 
 JsonDict = dict[str, Any]
 
@@ -84,6 +85,18 @@ class Rollout(Protocol):
         """Advance one step from observed state; return the outcome once finished."""
         ...
 
+    def refused(self, reason: str) -> Outcome | None:
+        """End the rollout after an error no retry fixes (see ``PhasedRollout.refused``)."""
+        ...
+
+    def supersede(self) -> None:
+        """Turn a resumed rollout whose desired state git no longer asks for to its safe end."""
+        ...
+
+
+# The phase of a superseded rollout that has nothing left to wait for or undo.
+SUPERSEDED = "superseded"
+
 
 class PhasedRollout:
     """What the strategies share: a progress record, and a ``step()`` that runs its phase.
@@ -102,7 +115,53 @@ class PhasedRollout:
         raise NotImplementedError
 
     def step(self) -> Outcome | None:
+        if self.progress.phase == SUPERSEDED:
+            return self._superseded()
         return self.handlers()[self.progress.phase]()
+
+    def refused(self, reason: str) -> Outcome | None:
+        """A step failed in a way no retry fixes (AWS refused the request, a resource is gone).
+
+        The rollout ends: what it changed is undone by the strategy's own failure path, and
+        the outcome carries ``failure_reason`` so that a marker holds this desired state. A
+        refusal while undoing ends the rollout at once (no loop).
+        """
+        p = self.progress
+        if p.failure is not None:
+            return Outcome(
+                Result.FAILED,
+                f"deploy of {p.task_definition_arn} failed: {p.failure}; undoing it failed too: {reason}",
+                failure_reason=p.failure,
+            )
+        if not self.changed_anything():
+            self.ctx.report(f"deploy refused: {reason}")
+            return Outcome(
+                Result.FAILED,
+                f"deploy of {p.task_definition_arn or 'the new task definition'} refused, "
+                f"nothing was changed: {reason}",
+                failure_reason=reason,
+            )
+        return self.fail(reason)
+
+    def changed_anything(self) -> bool:
+        """Whether this rollout may have changed a service (then a failure must undo it)."""
+        return True
+
+    def fail(self, reason: str) -> Outcome | None:
+        """Enter the strategy's failure path (undo what was changed, then report)."""
+        raise NotImplementedError
+
+    def supersede(self) -> None:
+        """Git no longer asks for this rollout's desired state: finish it safely.
+
+        Called on a resumed rollout before it is driven to its end. No new change is made for
+        the superseded state: what was applied is waited on until ECS settles, and undone if
+        it fails; what was only prepared is dropped. The default: nothing was applied.
+        """
+        self.progress.phase = SUPERSEDED
+
+    def _superseded(self) -> Outcome | None:
+        return Outcome(Result.OUT_OF_SYNC, "superseded: nothing of it was applied")
 
     @property
     def _cluster(self) -> str:
@@ -122,10 +181,19 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
 
     Every step is checkpointed. When ``ctx.stop`` is set, the rollout pauses between two
     steps (ECS goes on by itself) and reports Progressing; resuming it from the checkpoint
-    picks up where it left.
+    picks up where it left. An error that no retry fixes ends the rollout through its own
+    failure path; a retryable one leaves it journaled, to be resumed, until its deadline.
     """
     while True:
-        outcome = rollout.step()
+        try:
+            outcome = rollout.step()
+        except EcsGitopsError as e:
+            expired = ctx.clock() >= rollout.progress.deadline
+            if e.retryable and not expired:
+                raise  # the journal keeps the rollout; the step is tried again
+            # refused as invalid, or still failing at the deadline: retrying cannot help
+            reason = str(e) if not e.retryable else f"still failing at the deadline: {e}"
+            outcome = rollout.refused(reason)
         ctx.checkpoint(rollout.progress)
         if outcome is not None:
             return outcome

@@ -428,6 +428,21 @@ class BlueGreenRollout(PhasedRollout):
 
     # -- the way back --------------------------------------------------------------------------
 
+    def changed_anything(self) -> bool:
+        return self.progress.phase != PREPARE
+
+    def fail(self, reason: str) -> Outcome | None:
+        return self._fail(reason)
+
+    def supersede(self) -> None:
+        p = self.progress
+        if p.phase == PREPARE:
+            super().supersede()
+        elif p.phase in (CREATE, WAIT, VERIFY) or (p.phase == SWAP and not p.extra.get("swapped")):
+            # production never reached the superseded version: delete its stage service
+            self._fail("superseded by a newer desired state before the swap")
+        # after the swap it serves production: it is confirmed and finished as it is
+
     def _fail(self, reason: str) -> Outcome | None:
         self.progress.failure = reason
         self.progress.phase = ROLLBACK

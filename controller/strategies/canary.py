@@ -198,12 +198,15 @@ class CanaryRollout(PhasedRollout):
         self._checkpoint_rolling()
         return None
 
-    def _roll(self) -> Outcome | None:
+    def _inner(self) -> RollingRollout:
         if self._rolling is None:  # resumed from the journal
             self._rolling = RollingRollout(
                 self.ctx, Progress.from_dict(dict(self.progress.extra.get("rolling") or {}))
             )
-        outcome = self._rolling.step()
+        return self._rolling
+
+    def _roll(self) -> Outcome | None:
+        outcome = self._inner().step()
         self._checkpoint_rolling()
         if outcome is not None and outcome.result == Result.SYNCED:
             return Outcome(
@@ -220,6 +223,34 @@ class CanaryRollout(PhasedRollout):
         p.extra["rolling"] = inner.to_dict()
         p.phase = f"{ROLLING}/{inner.phase}"
         p.deployment_id = inner.deployment_id
+
+    # -- refusals and superseded rollouts ------------------------------------------------
+
+    def _in_rolling(self) -> bool:
+        return self.progress.phase.startswith(ROLLING)
+
+    def changed_anything(self) -> bool:
+        if self._in_rolling():
+            return self._inner().changed_anything()
+        return self.progress.phase not in (PREPARE, CREATE)
+
+    def fail(self, reason: str) -> Outcome | None:
+        if not self._in_rolling():
+            return self._fail(reason)
+        outcome = self._inner().fail(reason)
+        self._checkpoint_rolling()
+        return outcome
+
+    def supersede(self) -> None:
+        if self._in_rolling():
+            self._inner().supersede()
+            self._checkpoint_rolling()
+        elif self.progress.phase == PREPARE:
+            super().supersede()
+        elif self.progress.phase != ABORT:
+            # a canary of a state git no longer asks for has nothing left to prove: delete it
+            self.progress.failure = "superseded by a newer desired state"
+            self.progress.phase = ABORT
 
     # -- failure before the rolling phase ----------------------------------------------
 

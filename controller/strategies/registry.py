@@ -24,7 +24,10 @@ ROLLOUTS: dict[Strategy, RolloutFactory] = {
 }
 
 
-def rollout_for(ctx: RolloutContext, progress: Progress | None = None) -> Rollout | None:
-    """A new (or, with ``progress``, resumed) rollout for the service's strategy; None if unknown."""
-    factory = ROLLOUTS.get(ctx.desired.deploy.strategy)
+def rollout_for(
+    ctx: RolloutContext, progress: Progress | None = None, *, strategy: Strategy | None = None
+) -> Rollout | None:
+    """A new (or, with ``progress``, resumed) rollout for ``strategy`` (default: the service's
+    own); None if unknown."""
+    factory = ROLLOUTS.get(strategy or ctx.desired.deploy.strategy)
     return None if factory is None else factory(ctx, progress)

@@ -24,8 +24,9 @@ from controller.strategies.verify import Verdict, verify_step
 
 JsonDict = dict[str, Any]
 
-# Phases, in order; ROLLBACK and ROLLBACK_WAIT are entered only on failure.
-PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
+# Phases, in order; ROLLBACK and ROLLBACK_WAIT are entered only on failure, SETTLE only when
+# git moved on to another desired state while this rollout was under way.
+PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT, SETTLE = (
     "prepare",
     "apply",
     "wait",
@@ -33,6 +34,7 @@ PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT = (
     "autoscaling",
     "rollback",
     "rollback-wait",
+    "settle",
 )
 
 
@@ -54,7 +56,45 @@ class RollingRollout(PhasedRollout):
             AUTOSCALING: self._autoscaling,
             ROLLBACK: self._rollback,
             ROLLBACK_WAIT: self._rollback_wait,
+            SETTLE: self._settle,
         }
+
+    def changed_anything(self) -> bool:
+        p = self.progress
+        return p.created or p.deployment_id is not None or p.phase not in (PREPARE, APPLY)
+
+    def fail(self, reason: str) -> Outcome | None:
+        return self._fail(reason)
+
+    def supersede(self) -> None:
+        p = self.progress
+        if p.phase == PREPARE:
+            super().supersede()  # nothing sent to the service yet
+        elif p.phase in (APPLY, WAIT, VERIFY, AUTOSCALING):
+            # the update may have reached ECS: let it finish (or undo it), verify nothing more
+            p.phase = SETTLE
+        # a rollback under way is finished as it is
+
+    def _settle(self) -> Outcome | None:
+        """A superseded deploy: wait until ECS settles; undo it if it fails or overruns."""
+        ctx, p = self.ctx, self.progress
+        service = self._observe(self._name)
+        if p.task_definition_arn is None or service is None:
+            return self._superseded()
+        health = deployment_health(
+            service, deployment_id=p.deployment_id, task_definition_arn=p.task_definition_arn
+        )
+        if health.status == HealthStatus.HEALTHY or (health.ecs_rolled_back and settled(service)):
+            return Outcome(
+                Result.OUT_OF_SYNC,
+                f"superseded: the deploy of {p.task_definition_arn} settled ({health.message})",
+            )
+        if health.status == HealthStatus.DEGRADED and not health.ecs_rolled_back:
+            return self._fail(f"superseded deploy failed: {health.message}")
+        if ctx.clock() >= p.deadline:
+            return self._fail(f"superseded deploy did not settle in time ({health.message})")
+        heartbeat(ctx, p, f"the superseded deploy of {self._name} to settle: {health.message}")
+        return None
 
     def _prepare(self) -> Outcome | None:
         # not _observe(): the events already there are history, not this rollout's
@@ -92,6 +132,7 @@ class RollingRollout(PhasedRollout):
                 f"updating service {self._name} to {p.task_definition_arn} and desired count {count}"
             )
             service = ctx.api.update_service(cluster=self._cluster, name=self._name, fields=fields)
+            p.deployment_id = primary_deployment_id(service)  # changed: a failure must undo it
             if request.get("tags"):
                 ctx.api.tag_service(arn=str(service["serviceArn"]), tags=request["tags"])
         p.deployment_id = primary_deployment_id(service)

@@ -33,6 +33,18 @@ class RunTaskRollout(PhasedRollout):
     def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
         return {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}
 
+    def changed_anything(self) -> bool:
+        return self.progress.phase == WAIT
+
+    def fail(self, reason: str) -> Outcome | None:
+        # a job is never rolled back: there is nothing to restore
+        return self._failed(reason, arns=list(self.progress.extra.get("taskArns") or ()), found={})
+
+    def supersede(self) -> None:
+        if self.progress.phase != WAIT:
+            super().supersede()
+        # a job already running is waited for: it is ECS's to finish
+
     def _prepare(self) -> Outcome | None:
         self.progress.task_definition_arn = resolve_task_definition(self.ctx, None)
         self.progress.phase = RUN
