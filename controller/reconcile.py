@@ -26,6 +26,7 @@ from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
 from controller.core.model import DesiredService, Environment, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
+from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.core.scope import touched_keys
