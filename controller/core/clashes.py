@@ -69,7 +69,7 @@ def _may_equal(a: str | None, b: str | None) -> bool:
 def _account_of(role_arn: str | None) -> str | None:
     # arn:PARTITION:iam::ACCOUNT:role/NAME
     parts = (role_arn or "").split(":")
-    return parts[4] or None if len(parts) > 4 else None
+    return (parts[4] or None) if len(parts) > 4 else None
 
 
 class Use(StrEnum):
