@@ -34,6 +34,7 @@ from controller.errors import EcsGitopsError, GitError
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
 from controller.source.tree import read_tree
+from controller.status.claims import Claims
 from controller.status.journal import Journal, JournalEntry
 from controller.status.pending import PendingStatus, overlay
 from controller.status.records import (
@@ -188,6 +189,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # saved once planned, so that the digests computed on the way are kept with the services
         save_render_cache(options.render_cache, cache_file)
     started_futures: dict[str, Future[ServiceResult]] = {}
+    claims = Claims(repo, now=lambda: datetime.now(UTC))
 
     def one(key: str) -> ServiceResult:
         started = time.monotonic()
@@ -206,6 +208,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 journal=journal,
                 under_way=under_way.get(key),
                 blocked=blocked,
+                claims=claims,
             )
         except EcsGitopsError as e:
             # an AWS or git failure in the middle of one service never stops the others
@@ -253,7 +256,12 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             pool.shutdown()
 
     report.results.extend(_prune(state, tree, options=options, report=options.report))
-    changes = {**unpushed, **_status_changes(report.results, tree=tree, commits=commits, head=head)}
+    changes = {
+        **unpushed,
+        **_status_changes(
+            report.results, tree=tree, commits=commits, head=head, controller=repo.identity
+        ),
+    }
     if changes:
         try:
             report.status_commit = repo.commit_status(
@@ -329,6 +337,7 @@ def _reconcile_service(
     journal: Journal,
     under_way: JournalEntry | None,
     blocked: str | None = None,
+    claims: Claims | None = None,
 ) -> ServiceResult:
     if key in state.invalid:
         problems = "; ".join(str(p) for p in state.invalid[key])
@@ -442,6 +451,30 @@ def _reconcile_service(
         return replace(
             base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
         )
+    if claims is not None:
+        # a second controller on this repository keeps off a rollout another one claimed
+        intent = ServiceStatus(
+            service=key,
+            result=Result.PROGRESSING,
+            commit=commit,
+            message=changed,
+            updatedAt="",
+            taskDefinitionArn=live_arn,
+            strategy=str(desired.deploy.strategy),
+            cluster=desired.cluster,
+            serviceName=desired.service_name,
+            desiredState=fingerprint,
+            revisions=previous.revisions if previous else (),
+        )
+        held = claims.claim(intent, timeout_seconds=desired.deploy.timeout_seconds)
+        if held is not None:
+            report(held)
+            return replace(
+                base,
+                outcome=Outcome(Result.PROGRESSING, held, task_definition_arn=live_arn),
+                action="claimed-elsewhere",
+                keep_status=True,
+            )
     report(("repairing drift: " if git_unchanged else f"{plan.action}: ") + changed)
     outcome = _roll_out(
         desired,
@@ -771,6 +804,7 @@ def _status_changes(
     tree: StatusTree,
     commits: Mapping[str, str],
     head: str,
+    controller: str | None = None,
 ) -> dict[str, str | None]:
     """The files under .ecs-gitops/ this pass rewrites (None: delete), unchanged ones left out."""
     changes: dict[str, str | None] = {}
@@ -808,11 +842,13 @@ def _status_changes(
             rollout=outcome.details.get("rollout"),  # type: ignore[arg-type]
             details={k: v for k, v in outcome.details.items() if k not in ("phase", "rollout")}
             or None,
+            controller=controller,
             revisions=previous.revisions if previous else (),
         )
         if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:
             status = status.with_revision(r.digest, outcome.task_definition_arn)
-        if not status.same_as(previous):
+        # a deployed service's status was claimed on the remote when its rollout started
+        if r.deployed or not status.same_as(previous):
             changes[status_path(r.key)] = status.to_yaml()
 
         marker = tree.markers.get(r.key)

@@ -27,6 +27,7 @@ from controller.service.metrics import ControllerMetrics
 from controller.service.scheduler import MeasuredRepository, PassScheduler
 from controller.service.watch import RepositoryWatch, local_git_dir
 from controller.service.webhook import Verdict
+from controller.source.workdir_lock import WorkdirLock
 
 # On ECS, secrets arrive as environment variables (the task definition's ``secrets``).
 WEBHOOK_SECRET_VARIABLE = "ECS_GITOPS_WEBHOOK_SECRET"
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         status_branch=args.status_branch,
         author=args.author,
     )
+
+    # held until the process ends: one controller per working clone (a second fails at once)
+    WorkdirLock(repo.path).acquire()
 
     def report(line: str) -> None:
         log.info(line.strip())

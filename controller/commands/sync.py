@@ -12,6 +12,7 @@ from pathlib import Path
 from controller.core.pinning import AllowList
 from controller.reconcile import PassOptions, run_pass
 from controller.source.git_repo import ConfigRepository
+from controller.source.workdir_lock import WorkdirLock
 
 
 def repository_from(args: argparse.Namespace) -> ConfigRepository:
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         report=report,
         allow=allow_list_from(args),
     )
-    result = run_pass(repo, options)
+    with WorkdirLock(repo.path):
+        result = run_pass(repo, options)
     print(result.summary(), file=sys.stderr if result.failed else sys.stdout, flush=True)
     return result.exit_code

@@ -8,13 +8,15 @@ Credentials are never handled here and never appear in messages.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import re
 import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -36,6 +38,10 @@ STATUS_DIR = ".ecs-gitops"
 """The only folder the controller ever writes to in the config repository."""
 
 DEFAULT_AUTHOR_EMAIL = "ecs-gitops@localhost"
+
+TRAILER = "Ecs-Gitops-Controller"
+"""The trailer every status commit carries (with the controller's identity): how the
+controller tells its own commits under ``.ecs-gitops/`` from anyone else's."""
 
 # Inside .git, so that no checkout or clean can remove it and no reader of the tree sees it:
 # it marks a folder as ours to delete and re-clone when it is damaged.
@@ -84,8 +90,10 @@ def status_path(path: str) -> str:
 
 
 def _check_branch(name: str) -> str:
+    # A name reaches git's command line: '--upload-pack=...' would be read as an option. The
+    # error is an expected one (a typo in a flag), so it is ours: one line, no traceback.
     if not _BRANCH.fullmatch(name) or ".." in name or name.endswith((".lock", "/", ".")):
-        raise ValueError(f"not a usable branch name: {name!r}")
+        raise GitError(f"not a usable branch name: {name!r}", retryable=False)
     return name
 
 
@@ -138,6 +146,7 @@ class ConfigRepository:
         self._sleep = sleep
         self._random = random.Random()
         self._repo: Repo | None = None
+        self._identity: str | None = None
 
     @property
     def path(self) -> Path:
@@ -148,6 +157,27 @@ class ConfigRepository:
     def url(self) -> str:
         """The repository URL with any credentials replaced by ``***``: safe to print."""
         return self._shown_url
+
+    @property
+    def identity(self) -> str:
+        """This controller's identity: the host and a random id kept next to the working clone.
+
+        Stable across restarts on the same clone (so a restarted controller recognises its own
+        claims), different for every other clone (so two controllers tell each other apart).
+        """
+        if self._identity is None:
+            path = self._workdir.parent / f"{self._workdir.name}.id"
+            try:
+                found = path.read_text().strip()
+            except OSError:
+                found = ""
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}/[0-9a-f]{12}", found):
+                host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64] or "host"
+                found = f"{host}/{os.urandom(6).hex()}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(found + "\n")
+            self._identity = found
+        return self._identity
 
     # ----------------------------------------------------------------- pull
 
@@ -458,6 +488,74 @@ class ConfigRepository:
             for (path, _), data in zip(blobs, contents, strict=True)
         }
 
+    def foreign_status_files(self, current: Iterable[str]) -> dict[str, str]:
+        """Files of ``current`` (paths under ``.ecs-gitops/``) last changed by someone else.
+
+        A status commit is the controller's when its author is the controller's identity and
+        it carries the ``Ecs-Gitops-Controller`` trailer; a file whose newest change came from
+        any other commit (a hand edit, a pull request) is foreign: the value says which commit
+        and who. Deleting a file is always allowed (it is then not current). The verdicts are
+        kept next to the clone with the tip they are about, so a pass reads only the history
+        since the last one.
+        """
+        tip = self._tip(self._status_branch)
+        wanted = set(current)
+        if tip is None or not wanted:
+            return {}
+        cache_path = self._workdir.parent / f"{self._workdir.name}.status-authors.json"
+        try:
+            cache = json.loads(cache_path.read_text())
+            since, foreign = (
+                str(cache["tip"]),
+                {str(k): str(v) for k, v in cache["foreign"].items()},
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            since, foreign = "", {}
+        if since != tip:
+            git = self._git()
+            known = bool(since) and self._is_ancestor(since, tip)
+            span = f"{since}..{tip}" if known else tip
+            if not known:
+                foreign = {}
+            try:
+                out = str(
+                    git.log(
+                        "--no-renames",
+                        "--name-only",
+                        f"--format=%x1e%H%x1f%an%x1f%ae%x1f%(trailers:key={TRAILER},valueonly,separator=%x2c)",
+                        span,
+                        "--",
+                        STATUS_DIR,
+                    )
+                )
+            except GitCommandError as e:
+                raise git_error(f"read the history of {STATUS_DIR}/", e, url=self._url) from e
+            decided: set[str] = set()
+            name, email = self._author
+            for record in out.split("\x1e")[1:]:
+                header, _, names = record.partition("\n")
+                sha, author, address, trailer = [*header.split("\x1f"), "", "", ""][:4]
+                ours = (author, address) == (name, email) and bool(trailer.strip())
+                for path in filter(None, (n.strip() for n in names.splitlines())):
+                    if path in decided:
+                        continue  # newest first: a later change already decided this file
+                    decided.add(path)
+                    if ours:
+                        foreign.pop(path, None)
+                    else:
+                        foreign[path] = f"commit {sha[:12]} by {author} <{address}>"
+            scratch = cache_path.with_name(cache_path.name + ".tmp")
+            scratch.write_text(json.dumps({"tip": tip, "foreign": foreign}))
+            scratch.replace(cache_path)
+        return {path: who for path, who in foreign.items() if path in wanted}
+
+    def _is_ancestor(self, old: str, new: str) -> bool:
+        try:
+            self._git().merge_base("--is-ancestor", old, new)
+        except GitCommandError:
+            return False
+        return True
+
     def _cat_blobs(self, shas: Sequence[str]) -> list[bytes]:
         """Many blobs' content in one ``git cat-file --batch``."""
         if not shas:
@@ -478,7 +576,13 @@ class ConfigRepository:
 
     # -------------------------------------------------------------- commit
 
-    def commit_status(self, changes: Mapping[str, str | None], *, message: str) -> str | None:
+    def commit_status(
+        self,
+        changes: Mapping[str, str | None],
+        *,
+        message: str,
+        recheck: Callable[[Mapping[str, str]], Mapping[str, str | None]] | None = None,
+    ) -> str | None:
         """Write (text) or delete (None) files under ``.ecs-gitops/`` on the status branch, in
         one commit, and push it.
 
@@ -489,6 +593,11 @@ class ConfigRepository:
         created as an orphan holding only ``.ecs-gitops/``. Returns the pushed commit's sha,
         or None when the changes leave the branch as it is (no commit is made).
 
+        ``recheck``, when given, is called before each attempt with the ``.ecs-gitops/`` files
+        at the tip the commit goes on, and returns the changes to make there (fewer, when
+        someone else's push made some of them wrong): a compare-and-swap whose arbiter is the
+        push.
+
         Raises ValueError for paths outside ``.ecs-gitops/``.
         """
         wanted = {status_path(path): text for path, text in changes.items()}
@@ -496,6 +605,10 @@ class ConfigRepository:
             return None
         self._git()
         for attempt in range(1, self._push_attempts + 1):
+            if recheck is not None:
+                wanted = {status_path(p): t for p, t in recheck(self.read_status()).items()}
+                if not wanted:
+                    return None
             parent = self._tip(self._status_branch)
             commit = self._status_commit(parent=parent, changes=wanted, message=message)
             if commit is None:
@@ -550,9 +663,8 @@ class ConfigRepository:
                 "GIT_COMMITTER_EMAIL": email,
             }
             parents = ["-p", parent] if parent is not None else []
-            return str(
-                git.commit_tree(tree, *parents, "--no-gpg-sign", "-m", message, env=identity)
-            )
+            signed = f"{message.rstrip()}\n\n{TRAILER}: {self.identity}\n"
+            return str(git.commit_tree(tree, *parents, "--no-gpg-sign", "-m", signed, env=identity))
         except GitCommandError as e:
             raise git_error(f"commit status to {self._status_branch}", e, url=self._url) from e
 

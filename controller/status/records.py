@@ -73,6 +73,8 @@ class ServiceStatus:
     phase: str | None = None  # while Progressing: the rollout's phase
     rollout: dict[str, Any] | None = None  # while Progressing: what is needed to resume or undo it
     details: dict[str, Any] | None = None  # strategy-specific facts (exit codes, colours...)
+    # the identity of the controller that wrote it (see ConfigRepository.identity)
+    controller: str | None = None
     revisions: tuple[Revision, ...] = ()
 
     def same_as(self, other: ServiceStatus | None) -> bool:
@@ -82,9 +84,14 @@ class ServiceStatus:
         """
         if other is None:
             return False
-        if replace(self, updatedAt="") == replace(other, updatedAt=""):
+        # which controller last wrote an unchanged status is no reason for a commit either
+        if replace(self, updatedAt="", controller=None) == replace(
+            other, updatedAt="", controller=None
+        ):
             return True
-        return replace(self.masked(), updatedAt="") == replace(other.masked(), updatedAt="")
+        return replace(self.masked(), updatedAt="", controller=None) == replace(
+            other.masked(), updatedAt="", controller=None
+        )
 
     def masked(self) -> ServiceStatus:
         """This status as its file shows it, secrets masked.
@@ -134,6 +141,7 @@ class ServiceStatus:
                 phase=doc.get("phase"),
                 rollout=doc.get("rollout"),
                 details=doc.get("details"),
+                controller=doc.get("controller"),
                 revisions=revisions,
             )
         except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError):

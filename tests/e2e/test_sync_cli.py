@@ -74,11 +74,19 @@ def test_first_sync_creates_every_service_and_commits_status(workspace: Workspac
     )
     assert [p["PolicyName"] for p in policies["ScalingPolicies"]] == ["cpu60"]
 
-    # one status commit, by ecs-gitops, touching only .ecs-gitops/
-    files = git(workspace.remote, "show", "--name-only", "--format=", "main").splitlines()
-    assert files and all(f.startswith(".ecs-gitops/") for f in files)
-    assert git(workspace.remote, "log", "-1", "--format=%an", "main") == "ecs-gitops"
-    assert git(workspace.remote, "rev-parse", "main~1") == config_commit
+    # status commits only, by ecs-gitops, touching only .ecs-gitops/: the rollouts' claims
+    # (Progressing, visible to everyone while they run; those made at once share a commit),
+    # then one with their outcomes
+    commits = git(workspace.remote, "rev-list", f"{config_commit}..main").splitlines()
+    assert 2 <= len(commits) <= 4, commits
+    for commit in commits:
+        files = git(workspace.remote, "show", "--name-only", "--format=", commit).splitlines()
+        assert files and all(f.startswith(".ecs-gitops/") for f in files)
+        assert git(workspace.remote, "log", "-1", "--format=%an", commit) == "ecs-gitops"
+        trailer = "%(trailers:key=Ecs-Gitops-Controller,valueonly)"
+        assert git(workspace.remote, "log", "-1", f"--format={trailer}", commit)
+    assert "claimed" in git(workspace.remote, "log", "-1", "--format=%B", commits[-1])
+    assert "claimed" not in git(workspace.remote, "log", "-1", "--format=%B", commits[0])
 
 
 def test_second_sync_without_change_registers_nothing_and_commits_nothing(
