@@ -41,6 +41,7 @@ from controller.status.records import (
     RollbackMarker,
     ServiceStatus,
     StatusTree,
+    key_of,
     marker_path,
     status_path,
 )
@@ -150,7 +151,12 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     # status a previous pass could not push is still the truth (a rollback marker above all)
     pending = PendingStatus(repo.path.parent / f"{repo.path.name}.pending-status.json")
     unpushed = pending.load()
-    tree = StatusTree.parse(overlay(repo.read_status(), unpushed))
+    fetched = repo.read_status()
+    # status and markers are the controller's to write: a hand-made one is never honoured
+    foreign = {p: who for p, who in repo.foreign_status_files(fetched).items() if p not in unpushed}
+    tree = StatusTree.parse(
+        overlay({p: t for p, t in fetched.items() if p not in foreign}, unpushed)
+    )
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
     under_way = _rollouts_under_way(journal, tree)
@@ -232,7 +238,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     # busy environment never holds back another. Deciding a no-op makes no AWS call (live
     # state is read above), so in-sync services pass through the slots at once.
     # Services with nothing to roll out are settled here, without a thread each.
-    quiet = dict(refused)
+    quiet = {**refused, **_tampered(foreign, keys)}
     quiet |= {
         key: one(key)
         for key in keys
@@ -275,6 +281,30 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             ) from e
     pending.clear()
     return report
+
+
+def _tampered(foreign: Mapping[str, str], keys: Sequence[str]) -> dict[str, ServiceResult]:
+    """Services whose status file or rollback marker someone other than the controller wrote.
+
+    Such a file is not honoured (a marker would hold a deploy, a status file would vouch for
+    a revision): the service is Invalid, saying which file, which commit and what to do.
+    Deleting a marker is always allowed: that is how a failed state is retried.
+    """
+    found: dict[str, ServiceResult] = {}
+    selected = set(keys)
+    for path, who in sorted(foreign.items()):
+        key = key_of(path)
+        if key is None or key not in selected or key in found:
+            continue
+        message = (
+            f"{path} was changed by {who}, not by ecs-gitops: status files and rollback markers "
+            "are written by the controller only, so it is not honoured and nothing is deployed; "
+            "revert that change, or delete the file (deleting a marker retries the failed state)"
+        )
+        found[key] = ServiceResult(
+            key, Outcome(Result.INVALID, message), action="tampered", failed_now=True
+        )
+    return found
 
 
 def _refusals(
