@@ -99,10 +99,12 @@ class PassReport:
     commit: str
     results: list[ServiceResult] = field(default_factory=list)
     status_commit: str | None = None
+    # what a person must look at although no service failed (an unreadable pending status)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(r.failed_now for r in self.results) else 0
+        return 1 if self.warnings or any(r.failed_now for r in self.results) else 0
 
     @property
     def failed(self) -> list[str]:
@@ -115,6 +117,8 @@ class PassReport:
             line += f", status committed as {self.status_commit[:12]}"
         if self.failed:
             line += f"; failed: {', '.join(self.failed)}"
+        for warning in self.warnings:
+            line += f"; {warning}"
         return line
 
 
@@ -160,6 +164,19 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     keys = state.select(options.only)
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
     under_way = _rollouts_under_way(journal, tree)
+    # what could not be read next to the clone is said, in the log and in the status
+    damaged = [pending.unreadable] if pending.unreadable else []
+    for text in damaged:
+        log.error("%s", text)
+        options.report(text)
+    notices = {
+        key: f"its rollout journal entry was unreadable ({why}): a rollout that was under way "
+        "may have been cut short; it was planned afresh from live state"
+        for key, why in journal.unreadable.items()
+    }
+    for key, text in notices.items():
+        log.warning("%s: %s", key, text)
+        options.report(f"  {key}: {text}")
     if options.since and options.since != head:
         changed = repo.changed_paths(options.since, head)
         keys = touched_first(keys, changed)
@@ -171,7 +188,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     commits = repo.config_commits(
         {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
     )
-    report = PassReport(commit=head)
+    report = PassReport(commit=head, warnings=damaged)
 
     # before any other AWS call: nothing of a refused environment is read, planned or deployed
     refused = _refusals(state, keys, allow=options.allow, report=options.report)
@@ -262,6 +279,10 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             pool.shutdown()
 
     report.results.extend(_prune(state, tree, options=options, report=options.report))
+    for result in report.results:
+        if result.key in notices:
+            note = notices[result.key]
+            result.outcome = replace(result.outcome, message=f"{result.outcome.message}; {note}")
     changes = {
         **unpushed,
         **_status_changes(

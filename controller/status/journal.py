@@ -34,6 +34,8 @@ class Journal:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # entries that could not be read, by key: why, and where the file was set aside
+        self.unreadable: dict[str, str] = {}
 
     def _path(self, key: str) -> Path:
         return self.root / f"{key}.json"
@@ -53,15 +55,25 @@ class Journal:
         self._path(key).unlink(missing_ok=True)
 
     def entries(self) -> dict[str, JournalEntry]:
-        """Every readable entry, by service key; unreadable ones are dropped."""
+        """Every readable entry, by service key.
+
+        An unreadable one (a disk fault, a hand edit) is never silently dropped: it is set
+        aside as ``<service>.json.unreadable`` for a person to look at, and ``unreadable``
+        says so for the caller to report.
+        """
         found: dict[str, JournalEntry] = {}
         if not self.root.is_dir():
             return found
         for path in sorted(self.root.glob("*/*.json")):
+            key = f"{path.parent.name}/{path.stem}"
             try:
                 entry = JournalEntry(**json.loads(path.read_text()))
-            except (OSError, ValueError, TypeError):
-                path.unlink(missing_ok=True)
+                if entry.key != key:
+                    raise ValueError(f"it names {entry.key!r}")
+            except (OSError, ValueError, TypeError) as e:
+                aside = path.with_name(path.name + ".unreadable")
+                path.replace(aside)
+                self.unreadable[key] = f"{type(e).__name__}: {e}; set aside as {aside}"
                 continue
             found[entry.key] = entry
         return found

@@ -20,15 +20,33 @@ class PendingStatus:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # set by ``load`` when the file was there but could not be read
+        self.unreadable: str | None = None
 
     def load(self) -> dict[str, str | None]:
+        """The kept changes; an unreadable file is set aside and reported, never ignored."""
         try:
-            saved = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+            text = self.path.read_text()
+        except FileNotFoundError:
             return {}
-        if not isinstance(saved, dict):
+        except OSError as e:
+            self.unreadable = f"{self.path}: {e.strerror or e}"
             return {}
-        return {str(k): (v if isinstance(v, str) else None) for k, v in saved.items()}
+        try:
+            saved = json.loads(text)
+            if not isinstance(saved, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in saved.items()
+            ):
+                raise ValueError("not a mapping of paths to texts")
+        except ValueError as e:
+            aside = self.path.with_name(self.path.name + ".unreadable")
+            self.path.replace(aside)
+            self.unreadable = (
+                f"{self.path} could not be read ({e}); set aside as {aside}: status or rollback "
+                "markers a pass could not push may be lost; check .ecs-gitops/ on the remote"
+            )
+            return {}
+        return dict(saved)
 
     def keep(self, changes: Mapping[str, str | None]) -> None:
         """Write the changes atomically (write, fsync, rename)."""
