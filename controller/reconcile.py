@@ -30,6 +30,7 @@ from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
 from controller.core.plan import Action, LiveService, ServicePlan, plan_service
 from controller.core.scope import touched_keys
+from controller.core.secrets import mask_text
 from controller.errors import EcsGitopsError, GitError
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
@@ -146,6 +147,8 @@ def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
 
 def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     """One pass over every selected service; returns what happened (the caller prints/exits)."""
+    # every line a pass reports may quote a manifest or an AWS message: secrets are masked here
+    options = replace(options, report=_masking(options.report))
     head = repo.pull()
     cache_file = render_cache_path(repo.path)
     if not len(options.render_cache):
@@ -302,6 +305,13 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             ) from e
     pending.clear()
     return report
+
+
+def _masking(report: Callable[[str], None]) -> Callable[[str], None]:
+    def masked(line: str) -> None:
+        report(mask_text(line))
+
+    return masked
 
 
 def _tampered(foreign: Mapping[str, str], keys: Sequence[str]) -> dict[str, ServiceResult]:

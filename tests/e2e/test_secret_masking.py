@@ -94,6 +94,7 @@ def committed_status(ws: Workspace) -> str:
 def test_secrets_are_masked_in_plan_status_files_markers_and_json_logs(ws: Workspace) -> None:
     first = ws.sync()
     assert first.returncode == 1, first.stdout + first.stderr  # the worker is invalid
+    assert_masked(first.stdout + first.stderr, "sync")
     worker = ws.status("staging/worker")
     assert worker["result"] == "Invalid"
     assert "environment[1].value: expected a string, got ***" in worker["message"]
@@ -117,6 +118,7 @@ def test_secrets_are_masked_in_plan_status_files_markers_and_json_logs(ws: Works
 
     second = ws.sync()
     assert second.returncode == 1, second.stdout + second.stderr  # the worker is still invalid
+    assert_masked(second.stdout + second.stderr, "sync")
     web_status = ws.status("staging/web")
     assert web_status["result"] == "Synced"
     # the controller's own fields are intact
