@@ -2,7 +2,9 @@
 
 A path is a tuple of mapping keys and list indices, e.g. ``("containerDefinitions", 0, "image")``,
 so a problem found anywhere in the parsed value can be reported as FILE:LINE. Duplicate keys,
-syntax errors and unsupported YAML features are problems, not exceptions.
+syntax errors and unsupported YAML features are problems, not exceptions; so are files beyond
+the reading bounds of ``controller.core.limits`` (size, nesting, alias expansion, integer
+digits), which are refused before they can cost much time or memory.
 
 Purely computational: the caller hands over the text.
 """
@@ -12,12 +14,19 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from controller.core.limits import (
+    MAX_ALIAS_VALUES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_INTEGER_DIGITS,
+)
 from controller.core.model import Problem
 
 # libyaml's composer is several times faster than the pure-Python one; both give the same nodes.
@@ -27,17 +36,22 @@ _constructor = yaml.constructor.SafeConstructor()
 Path = tuple[str | int, ...]
 
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
 _MERGE = "tag:yaml.org,2002:merge"
 # Tags whose Python value is not JSON: keep the text as written (AWS wants strings there anyway).
 _AS_TEXT = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _SCALAR_TAGS = {
     _STR,
-    "tag:yaml.org,2002:int",
+    _INT,
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
     *_AS_TEXT,
 }
+# What bounds a JSON text before json.loads sees it (its recursion and int() would raise):
+# strings (skipped whole), brackets (depth), and integer literals that are too long.
+_LONG_INTEGER = rf"(?<![\d.eE+-])-?\d{{{MAX_INTEGER_DIGITS + 1},}}(?![\d.eE])"
+_JSON_BOUNDED = re.compile(rf'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{{]|[\]}}]|{_LONG_INTEGER}')
 
 
 @dataclass(frozen=True)
@@ -70,16 +84,34 @@ class _Invalid(Exception):
         self.message = message
 
 
+class _Beyond(_Invalid):
+    """A reading bound was passed: the file is refused whatever else is in it."""
+
+
 def parse_document(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     """Parse ``text`` (the content of ``file``) as YAML, or JSON when ``file`` ends in ``.json``.
 
     Returns the document (None when the text cannot be read at all) and the problems found.
-    A syntax error ends the parse; duplicate keys are all reported, and the first one is kept
-    so the rest of the file can still be checked.
+    A syntax error or a passed reading bound ends the parse; duplicate keys are all reported,
+    and the first one is kept so the rest of the file can still be checked.
     """
-    if file.endswith(".json"):
-        return _parse_json(file, text)
-    return _parse_yaml(file, text)
+    if len(text) > MAX_FILE_BYTES // 4 and _size(text) > MAX_FILE_BYTES:
+        return None, [Problem(file, 1, too_large(_size(text)))]
+    try:
+        if file.endswith(".json"):
+            return _parse_json(file, text)
+        return _parse_yaml(file, text)
+    except RecursionError:  # the bounds below keep nesting shallow; never a traceback regardless
+        return None, [Problem(file, 1, f"nested too deeply to read (at most {MAX_DEPTH} levels)")]
+
+
+def too_large(size: int) -> str:
+    """Why a file of ``size`` bytes is not read."""
+    return f"the file is {size:,} bytes: at most {MAX_FILE_BYTES:,} bytes (1 MiB) are read"
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _parse_yaml(file: str, text: str) -> tuple[Document | None, list[Problem]]:
@@ -93,17 +125,19 @@ def _parse_yaml(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(file, 1, f"invalid YAML: {e}")]
     if root is None:
         return Document(file, None, {(): 1}), []
-    lines: dict[Path, int] = {}
-    problems: list[Problem] = []
+    builder = _Builder(file)
     try:
-        value = _build(root, (), lines, problems, file)
+        value = builder.build(root, (), builder.lines, depth=0)
     except _Invalid as e:
-        return None, [*problems, Problem(file, e.line, e.message)]
-    lines[()] = root.start_mark.line + 1
-    return Document(file, value, lines), problems
+        return None, [*builder.found(), Problem(file, e.line, e.message)]
+    builder.lines[()] = root.start_mark.line + 1
+    return Document(file, value, builder.lines), builder.found()
 
 
 def _parse_json(file: str, text: str) -> tuple[Document | None, list[Problem]]:
+    beyond = _json_beyond_bounds(text)
+    if beyond is not None:
+        return None, [Problem(file, beyond.line, beyond.message)]
     try:
         value = json.loads(text, object_pairs_hook=_first_wins)
     except json.JSONDecodeError as e:
@@ -114,14 +148,46 @@ def _parse_json(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         root = yaml.compose(text.replace("\t", " "), Loader=_Loader)
     except yaml.YAMLError:
         return Document(file, value, {(): 1}), []
-    lines: dict[Path, int] = {}
-    problems: list[Problem] = []
+    builder = _Builder(file)
     if root is not None:
         # json.loads accepted it: the values come from json, only lines may be missing
         with contextlib.suppress(_Invalid):
-            _build(root, (), lines, problems, file)
-        lines[()] = root.start_mark.line + 1
-    return Document(file, value, lines), problems
+            builder.build(root, (), builder.lines, depth=0)
+        builder.lines[()] = root.start_mark.line + 1
+    return Document(file, value, builder.lines), builder.found()
+
+
+def _json_beyond_bounds(text: str) -> _Beyond | None:
+    """The first place where ``text`` passes the nesting or integer bound, if any."""
+    depth = 0
+    for match in _JSON_BOUNDED.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _Beyond(_line_at(text, match.start()), _too_deep())
+        elif token in "]}":
+            depth -= 1
+        elif token[0] != '"':
+            return _Beyond(_line_at(text, match.start()), _too_long(token))
+    return None
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _too_deep() -> str:
+    return f"lists and mappings are nested more than {MAX_DEPTH} levels deep"
+
+
+def _digits(literal: str) -> int:
+    """Digits of an integer literal (hexadecimal ones too), short ones counted without a loop."""
+    return len(literal) if len(literal) <= MAX_INTEGER_DIGITS else sum(map(str.isalnum, literal))
+
+
+def _too_long(literal: str) -> str:
+    return f"an integer of {_digits(literal):,} digits: at most {MAX_INTEGER_DIGITS} are allowed"
 
 
 def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -137,26 +203,69 @@ def _yaml_reason(e: yaml.MarkedYAMLError) -> str:
     return "; ".join(parts) if parts else str(e).splitlines()[0]
 
 
-def _build(
-    node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem], file: str
-) -> Any:
-    """Turn a composed node into plain data, recording each path's line."""
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        items: list[Any] = []
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_build(item, (*path, index), lines, problems, file))
-        return items
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns a composed node graph into plain data, recording each path's line, within bounds.
+
+    A YAML alias is the same node reached again, so the graph of a few hundred bytes can stand
+    for billions of values ("billion laughs"). Every node built a second time is a value an
+    alias added; past ``MAX_ALIAS_VALUES`` of them the file is refused.
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path, int] = {}
+        self.problems: list[Problem] = []
+        self._built: set[int] = set()
+        self._alias_values = 0
+
+    def found(self) -> list[Problem]:
+        """The problems, each once (a node reached through an alias reports its own again)."""
+        return list(dict.fromkeys(self.problems))
+
+    def build(self, node: yaml.Node, path: Path, lines: dict[Path, int], *, depth: int) -> Any:
+        """The value of ``node`` at ``path``; ``depth`` counts nesting, merges included."""
+        line = node.start_mark.line + 1
+        if depth >= MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+            raise _Beyond(line, _too_deep())
+        if id(node) in self._built:
+            self._alias_values += 1
+            if self._alias_values > MAX_ALIAS_VALUES:
+                raise _Beyond(
+                    line,
+                    f"aliases expand to more than {MAX_ALIAS_VALUES:,} values "
+                    "(a YAML alias bomb?): write the values out",
+                )
+        else:
+            self._built.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                items.append(self.build(item, (*path, index), lines, depth=depth + 1))
+            return items
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, lines, depth=depth)
+        raise _Invalid(line, "unsupported YAML node")
+
+    def _mapping(
+        self, node: yaml.MappingNode, path: Path, lines: dict[Path, int], *, depth: int
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         merged: dict[str, Any] = {}
+        merged_lines: dict[Path, int] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if key_node.tag == _MERGE:
-                merged.update(_merge_sources(value_node, path, lines, problems, file))
+                # two '<<' keys are duplicate keys like any other: the second would be lost
+                # silently by some YAML readers and win in others
+                if "<<" in first_line:
+                    self._duplicate("<<", key_line, first_line["<<"])
+                    continue
+                first_line["<<"] = key_line
+                merged = self._merge_sources(value_node, path, merged_lines, depth=depth)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Invalid(
@@ -164,31 +273,35 @@ def _build(
                 )
             key = str(key_node.value)
             if key in first_line:
-                problems.append(
-                    Problem(
-                        file, key_line, f"duplicate key '{key}' (first at line {first_line[key]})"
-                    )
-                )
+                self._duplicate(key, key_line, first_line[key])
                 continue
             first_line[key] = key_line
             lines[(*path, key)] = key_line
-            result[key] = _build(value_node, (*path, key), lines, problems, file)
-        # YAML merge keys (`<<: *defaults`): keys written in this mapping win.
-        return {**merged, **result} if merged else result
-    raise _Invalid(node.start_mark.line + 1, "unsupported YAML node")
+            result[key] = self.build(value_node, (*path, key), lines, depth=depth + 1)
+        if not merged:
+            return result
+        # YAML merge keys (`<<: *defaults`): keys written in this mapping win, with their lines.
+        for merged_path, merged_line in merged_lines.items():
+            if merged_path[len(path)] not in result:
+                lines[merged_path] = merged_line
+        return {**merged, **result}
 
+    def _duplicate(self, key: str, line: int, first: int) -> None:
+        self.problems.append(
+            Problem(self.file, line, f"duplicate key {key!r} (first at line {first})")
+        )
 
-def _merge_sources(
-    node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem], file: str
-) -> dict[str, Any]:
-    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    merged: dict[str, Any] = {}
-    for source in reversed(sources):  # earlier sources win, as in YAML's merge spec
-        value = _build(source, path, lines, problems, file)
-        if not isinstance(value, dict):
-            raise _Invalid(source.start_mark.line + 1, "'<<' merges only mappings")
-        merged.update(value)
-    return merged
+    def _merge_sources(
+        self, node: yaml.Node, path: Path, lines: dict[Path, int], *, depth: int
+    ) -> dict[str, Any]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in reversed(sources):  # earlier sources win, as in YAML's merge spec
+            value = self.build(source, path, lines, depth=depth + 1)
+            if not isinstance(value, dict):
+                raise _Invalid(source.start_mark.line + 1, "'<<' merges only mappings")
+            merged.update(value)
+        return merged
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -199,6 +312,9 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         return node.value
     if tag in _AS_TEXT:
         return node.value
+    if tag == _INT and _digits(node.value) > MAX_INTEGER_DIGITS:
+        # int() of a long literal costs quadratic time (and Python refuses 4,300 digits)
+        raise _Beyond(node.start_mark.line + 1, _too_long(node.value))
     value = _constructor.yaml_constructors[tag](_constructor, node)
     if isinstance(value, datetime.date):  # pragma: no cover - timestamps are kept as text above
         return node.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from controller.core.documents import Document, format_path, parse_document, strip_nulls
@@ -181,3 +183,157 @@ def test_strip_nulls_removes_unset_values_at_every_depth() -> None:
 )
 def test_format_path(path: tuple[str | int, ...], text: str) -> None:
     assert format_path(path) == text
+
+
+# ------------------------------------------------------------------ merge keys
+
+
+def test_a_literal_key_wins_over_a_merged_one_and_keeps_its_line() -> None:
+    doc, problems = parse_document(
+        "m.yaml", "base: &b\n  cpu: 1\n  memory: 2\nweb:\n  memory: 3\n  <<: *b\n"
+    )
+    assert problems == []
+    assert doc is not None
+    assert doc.value["web"] == {"cpu": 1, "memory": 3}
+    assert (doc.line(("web", "memory")), doc.line(("web", "cpu"))) == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two '<<' keys are duplicate keys: the second would win or be lost, depending on the reader
+        (
+            "a: &a {x: 1}\nb: &b {x: 2}\nweb:\n  <<: *a\n  <<: *b\n",
+            ["m.yaml:5: duplicate key '<<' (first at line 4)"],
+        ),
+        # a duplicate inside a merged source is reported once, merged or not
+        (
+            "base: &b {x: 1, x: 2}\nweb:\n  <<: *b\n",
+            ["m.yaml:1: duplicate key 'x' (first at line 1)"],
+        ),
+        ("web:\n  <<: {x: 1, x: 2}\n", ["m.yaml:2: duplicate key 'x' (first at line 2)"]),
+        # a merge between two literal copies of a key does not hide them
+        (
+            "a: &a {x: 1}\nweb:\n  x: 5\n  <<: *a\n  x: 6\n",
+            ["m.yaml:5: duplicate key 'x' (first at line 3)"],
+        ),
+    ],
+)
+def test_merge_keys_never_hide_a_duplicate_key(text: str, expected: list[str]) -> None:
+    doc, problems = parse_document("m.yaml", text)
+    assert [str(p) for p in problems] == expected
+    assert doc is not None
+    assert doc.value["web"]["x"] in (1, 5)  # the first one is kept
+
+
+def test_several_merge_sources_in_one_key_are_not_duplicates_the_first_wins() -> None:
+    doc = parse("m.yaml", "a: &a {x: 1}\nb: &b {x: 2, y: 3}\nweb:\n  <<: [*a, *b]\n")
+    assert doc.value["web"] == {"x": 1, "y": 3}
+
+
+# ------------------------------------------------------------------ reading bounds
+
+BILLION_LAUGHS = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(
+        f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in itertools.pairwise("abcdefghi")
+    )
+    + "family: [*i]\n"
+)
+
+
+def nested(file: str, depth: int) -> str:
+    if file.endswith(".json"):
+        return '{"a":\n' * depth + "1" + "}" * depth
+    return "".join(f"{'  ' * level}a:\n" for level in range(depth)) + "  " * depth + "1\n"
+
+
+@pytest.mark.parametrize("file", ["n.yaml", "n.json"])
+def test_nesting_is_bounded_at_64_levels_with_the_line_where_it_passes(file: str) -> None:
+    assert parse(file, nested(file, 64)).value is not None
+    doc, problems = parse_document(file, nested(file, 65))
+    assert doc is None
+    assert [str(p) for p in problems] == [
+        f"{file}:65: lists and mappings are nested more than 64 levels deep"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "line"),
+    [
+        ("n.json", "[" * 10_000 + "]" * 10_000, 1),
+        ("n.json", '{"a": "[[[[ \\" {{{{",\n "b":' + "[" * 100 + "]" * 100 + "}", 2),
+        ("n.yaml", "[" * 100 + "]" * 100, 1),
+    ],
+)
+def test_deep_documents_are_refused_without_recursing(file: str, text: str, line: int) -> None:
+    doc, problems = parse_document(file, text)
+    assert doc is None
+    assert [str(p) for p in problems] == [
+        f"{file}:{line}: lists and mappings are nested more than 64 levels deep"
+    ]
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands() -> None:
+    assert len(BILLION_LAUGHS) < 400
+    doc, problems = parse_document("bomb.yaml", BILLION_LAUGHS)
+    assert doc is None
+    assert [str(p) for p in problems] == [
+        "bomb.yaml:1: aliases expand to more than 10,000 values (a YAML alias bomb?): "
+        "write the values out"
+    ]
+
+
+def test_ordinary_aliases_are_fine() -> None:
+    env = "env: &env\n" + "".join(f"  - {{name: V{i}, value: x}}\n" for i in range(100))
+    containers = "".join(f"- {{name: c{i}, environment: *env}}\n" for i in range(30))
+    doc = parse("a.yaml", env + "containers:\n" + containers.replace("- ", "  - "))
+    assert len(doc.value["containers"][29]["environment"]) == 100
+
+
+def test_a_chain_of_merges_counts_as_nesting() -> None:
+    chain = "a0: &a0 {x: 1}\n" + "".join(
+        f"a{i}: &a{i} {{<<: *a{i - 1}, y{i}: 1}}\n" for i in range(1, 100)
+    )
+    doc, problems = parse_document("c.yaml", chain)
+    assert doc is None
+    assert "nested more than 64 levels deep" in str(problems[0])
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "line"),
+    [
+        ("i.yaml", "a: 1\nb: " + "9" * 100_000 + "\n", 2),
+        ("i.yaml", "a: -" + "1" * 33 + "\n", 1),
+        ("i.json", '{\n"a": 1,\n"b": ' + "9" * 100_000 + "}", 3),
+        ("i.json", '{"a": -' + "1" * 33 + "}", 1),
+    ],
+)
+def test_integers_have_at_most_32_digits(file: str, text: str, line: int) -> None:
+    doc, problems = parse_document(file, text)
+    assert doc is None
+    (problem,) = problems
+    assert problem.line == line
+    assert problem.message.endswith("digits: at most 32 are allowed")
+
+
+@pytest.mark.parametrize(
+    ("file", "text"),
+    [
+        ("i.yaml", "a: " + "9" * 32 + "\nb: '" + "9" * 100 + "'\nc: 1." + "5" * 100 + "\n"),
+        ("i.json", '{"a": ' + "9" * 32 + ', "b": "' + "9" * 100 + '", "c": 1.' + "5" * 100 + "}"),
+        ("i.json", '{"a": 1e' + "9" * 40 + "}"),
+    ],
+)
+def test_long_strings_and_floats_and_32_digit_integers_are_fine(file: str, text: str) -> None:
+    assert parse(file, text).value["a"] is not None
+
+
+@pytest.mark.parametrize("file", ["big.yaml", "big.json"])
+def test_a_text_over_the_size_limit_is_not_parsed(file: str) -> None:
+    text = '"' + "é" * 600_000 + '"'  # 600,000 characters, 1,200,002 bytes
+    doc, problems = parse_document(file, text)
+    assert doc is None
+    assert [str(p) for p in problems] == [
+        f"{file}:1: the file is 1,200,002 bytes: at most 1,048,576 bytes (1 MiB) are read"
+    ]
