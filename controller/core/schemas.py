@@ -5,6 +5,8 @@ AWS request manifests are checked against schemas generated from botocore's own 
 the installed botocore. environment.yaml and deploy.yaml use the hand-written schemas shipped in
 ``controller/schemas``. Manifests are written with camelCase keys; Application Auto Scaling's
 members are PascalCase in the API, so ``to_api`` renames them before a request is sent.
+botocore's document type (free-form JSON such as a lifecycle hook's ``hookDetails``) takes any
+value.
 
 Purely computational apart from reading packaged data (botocore's models and our schemas), which
 happens once per process; never reads the config repository.
@@ -101,6 +103,10 @@ class _Generator:
     def _generate(self, name: str) -> dict[str, Any]:
         shape = self.shapes[name]
         kind = shape["type"]
+        if shape.get("document"):
+            # botocore's document type (a structure flagged "document", such as a lifecycle
+            # hook's hookDetails) is "any JSON value": its keys are the user's, not the API's
+            return {}
         if kind == "structure":
             members = shape.get("members", {})
             return {
@@ -124,7 +130,7 @@ class _Generator:
             elif kind in ("integer", "long", "double", "float"):
                 _bounds(out, shape, "minimum", "maximum")
             return out
-        return {}  # "document" and anything newer: any JSON value
+        return {}  # anything newer than this generator: any JSON value
 
 
 def _bounds(out: dict[str, Any], shape: Mapping[str, Any], low: str, high: str) -> None:
@@ -291,6 +297,8 @@ def to_api(kind: str, value: Any) -> Any:
 def _rename(shapes: Mapping[str, Any], name: str, value: Any) -> Any:
     shape = shapes[name]
     kind = shape["type"]
+    if shape.get("document"):
+        return value  # free-form JSON: sent exactly as written
     if kind == "structure" and isinstance(value, dict):
         members = {camel(m): (m, s["shape"]) for m, s in shape.get("members", {}).items()}
         out: dict[str, Any] = {}

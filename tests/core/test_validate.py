@@ -375,3 +375,42 @@ def test_an_undefined_variable_in_a_verify_url_is_found_by_validate() -> None:
     )
     lines = len(MINIMAL[WEB_DEPLOY].splitlines())
     assert found == [f"{WEB_DEPLOY}:{lines + 4}: undefined variable 'nope'"]
+
+
+LIFECYCLE_HOOK = """\
+deploymentConfiguration:
+  lifecycleHooks:
+    - hookTargetArn: arn:aws:lambda:us-east-1:123456789012:function:smoke-test
+      roleArn: arn:aws:iam::123456789012:role/ecsLifecycleHookRole
+      lifecycleStages: [POST_SCALE_UP]
+      hookDetails:
+        S3_BUCKET_NAME: my-bucket
+        endpoints: [/healthz, {path: /api, expect: [200, 204]}]
+        nested: {retries: 3, verbose: true, extra: null}
+"""
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        None,  # the mapping above, as an AWS sample writes it
+        "      hookDetails: just text\n",
+        "      hookDetails: [1, two, {three: 3}]\n",
+        "      hookDetails: 42\n",
+    ],
+)
+def test_hook_details_take_any_json(details: str | None) -> None:
+    """hookDetails is botocore's document type: any JSON value, with keys of the user's choice."""
+    hook = LIFECYCLE_HOOK
+    if details is not None:
+        hook = hook.split("      hookDetails:")[0] + details
+    assert problems((WEB_SVC, "", hook)) == []
+
+
+def test_members_beside_a_document_are_still_checked() -> None:
+    hook = LIFECYCLE_HOOK.replace("lifecycleStages:", "lifecycleStage:")
+    lines = len(MINIMAL[WEB_SVC].splitlines())
+    assert problems((WEB_SVC, "", hook)) == [
+        f"{WEB_SVC}:{lines + 5}: unknown key 'lifecycleStage' in "
+        "deploymentConfiguration.lifecycleHooks[0]; did you mean 'lifecycleStages'?",
+    ]
