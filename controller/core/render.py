@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.core import schemas
+from controller.core import ecs_rules, schemas
 from controller.core.documents import Document, Path, format_path, strip_nulls
 from controller.core.expressions import TARGET_GROUP_ARN, Scope, resolve
 from controller.core.model import (
@@ -156,6 +156,18 @@ def render_service(
     )
     policies = _scaling_policies(ctx, documents.get("scaling-policy"), service_name)
     run_task = _request(ctx, "run-task", documents.get("run-task"))
+    if task_definition is not None:
+        # what ECS would refuse at apply time although the API shapes allow it; a file the
+        # strategy does not use is reported as such above, and not sent
+        job = deploy.strategy is Strategy.RUN_TASK
+        ctx.problems.extend(
+            ecs_rules.check(
+                documents,
+                task_definition=task_definition,
+                service=None if job else service,
+                run_task=run_task if job else None,
+            )
+        )
 
     if ctx.problems or task_definition is None:
         return None, ctx.problems

@@ -6,7 +6,9 @@ the installed botocore. environment.yaml and deploy.yaml use the hand-written sc
 ``controller/schemas``. Manifests are written with camelCase keys; Application Auto Scaling's
 members are PascalCase in the API, so ``to_api`` renames them before a request is sent.
 botocore's document type (free-form JSON such as a lifecycle hook's ``hookDetails``) takes any
-value.
+value. A task definition or service pasted from ECS's answer (DescribeTaskDefinition,
+DescribeServices, CreateService) is recognised as such and its read-only fields named in one
+message, instead of an "unknown key" each.
 
 Purely computational apart from reading packaged data (botocore's models and our schemas), which
 happens once per process; never reads the config repository.
@@ -49,6 +51,37 @@ REQUESTS: Mapping[str, ApiShape] = {
     "scalable-target": ApiShape("application-autoscaling", "RegisterScalableTargetRequest"),
     "scaling-policy": ApiShape("application-autoscaling", "PutScalingPolicyRequest"),
 }
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """What a manifest of one kind is often pasted from: the object ECS describes it as.
+
+    ``shape`` is that object (its members that the request lacks are read-only), ``operation``
+    the call that returns it, and ``wrappers`` the response keys that hold it (key -> the
+    operation whose response that is).
+    """
+
+    shape: str
+    operation: str
+    wrappers: Mapping[str, str]
+
+
+# manifest kind -> the response it may be pasted from
+RESPONSES: Mapping[str, ApiResponse] = {
+    "task-definition": ApiResponse(
+        "TaskDefinition",
+        "DescribeTaskDefinition",
+        wrappers={"taskDefinition": "DescribeTaskDefinition"},
+    ),
+    "service": ApiResponse(
+        "Service",
+        "DescribeServices",
+        wrappers={"services": "DescribeServices", "service": "CreateService or UpdateService"},
+    ),
+}
+# read-only fields whose request counterpart has another name
+_COUNTERPARTS = {"compatibilities": "requiresCompatibilities", "roleArn": "role"}
 # our own files -> their hand-written schema in controller/schemas
 OWN_SCHEMAS: Mapping[str, str] = {
     "environment": "environment.schema.json",
@@ -168,10 +201,84 @@ def check(kind: str, value: Any, *, at: Path = ()) -> list[tuple[Path, str]]:
 
     ``at`` is where ``value`` sits in its file (an item of a list of scaling policies).
     """
-    issues: list[tuple[Path, str]] = []
+    pasted = _pasted_response(kind, value)
+    if pasted is None:
+        issues: list[tuple[Path, str]] = []
+    else:
+        issues = [((*at, *pasted.path), pasted.message)]
+        if pasted.wrapped:
+            return issues  # the request is inside: every other message would be noise
     for error in validator(kind).iter_errors(value):
-        issues.extend(_messages(error, at))
+        issues.extend(
+            (path, message)
+            for path, message in _messages(error, at)
+            # a read-only field is named once, in the message about the response
+            if not (pasted and len(path) == len(at) + 1 and path[-1] in pasted.fields)
+        )
     return issues
+
+
+@dataclass(frozen=True)
+class _Pasted:
+    """A manifest recognised as a pasted response: one message instead of an unknown key each."""
+
+    path: Path
+    message: str
+    wrapped: bool = False
+    # read-only fields at the top of the manifest (their "unknown key" messages are dropped)
+    fields: frozenset[str] = frozenset()
+
+
+def _pasted_response(kind: str, value: Any) -> _Pasted | None:
+    """Whether ``value`` is (or wraps) what ECS returns rather than the request it takes."""
+    response = RESPONSES.get(kind)
+    if response is None or not isinstance(value, dict):
+        return None
+    request = REQUESTS[kind].shape.removesuffix("Request")
+    read_only = read_only_fields(kind)
+    for key, operation in response.wrappers.items():
+        inner = value.get(key)
+        candidates = inner if isinstance(inner, list) else [inner]
+        items: list[dict[str, Any]] = [item for item in candidates if isinstance(item, dict)]
+        if not items or len(items) != len(candidates):
+            continue
+        found = list(dict.fromkeys(k for item in items for k in item if k in read_only))
+        how = (
+            f"take the service out of '{key}' (one service per folder)"
+            if isinstance(inner, list)
+            else f"unwrap '{key}' (its value is the request)"
+        )
+        if found:
+            how += f" and remove its read-only fields {', '.join(found)}"
+        message = f"this is a {operation} response, not a {request} request: {how}"
+        return _Pasted((key,), message, wrapped=True)
+    found = [key for key in value if key in read_only]
+    if not found:
+        return None
+    if len(found) > 1:
+        message = (
+            f"this is a {response.operation} response, not a {request} request: remove the "
+            f"read-only fields {', '.join(found)}"
+        )
+        return _Pasted((found[0],), message, fields=frozenset(found))
+    # one such field is more likely typed than pasted: say what the request calls it, if anything
+    key = found[0]
+    counterpart = _COUNTERPARTS.get(key)
+    message = (
+        f"'{key}' is a read-only field of a {response.operation} response, not part of a "
+        f"{request} request: remove it"
+        + (f" (the request's field is '{counterpart}')" if counterpart else "")
+    )
+    return _Pasted((key,), message, fields=frozenset(found))
+
+
+@cache
+def read_only_fields(kind: str) -> frozenset[str]:
+    """Members of the object ECS returns for ``kind`` that its request does not take."""
+    response, request = RESPONSES[kind], REQUESTS[kind]
+    shapes = _shapes(request.service)
+    taken = shapes[request.shape].get("members", {})
+    return frozenset(camel(m) for m in shapes[response.shape].get("members", {}) if m not in taken)
 
 
 def _messages(error: ValidationError, at: Path) -> Iterable[tuple[Path, str]]:

@@ -39,7 +39,10 @@ def test_environments_and_services_are_found_by_their_files() -> None:
 def test_manifests_may_be_yml_or_json() -> None:
     files = dict(MINIMAL)
     files["staging/web/deploy.yml"] = files.pop("staging/web/deploy.yaml")
-    files["staging/web/service.json"] = '{"launchType": "EC2", "desiredCount": "${replicas}"}'
+    files["staging/web/service.json"] = (
+        '{"launchType": "EC2", "desiredCount": "${replicas}",'
+        ' "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["${subnet}"]}}}'
+    )
     del files["staging/web/service.yaml"]
     state = load_repo(files)
     assert state.problems == ()
@@ -47,6 +50,7 @@ def test_manifests_may_be_yml_or_json() -> None:
     assert web.service == {
         "launchType": "EC2",
         "desiredCount": 3,
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
         "cluster": "staging",
         "serviceName": "web",
     }

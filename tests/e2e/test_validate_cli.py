@@ -83,3 +83,49 @@ def test_missing_path_is_one_line() -> None:
 def test_repo_layout_skeleton_is_clean() -> None:
     done = validate(ROOT / "repo-layout" / "skeleton")
     assert (done.returncode, done.stdout) == (0, "1 environment, 1 service: no problems\n")
+
+
+def test_what_ecs_would_refuse_at_apply_time(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo)
+    # an EC2 task definition whose container has no memory: RegisterTaskDefinition refuses it
+    (repo / "staging" / "checkout" / "task-definition.yaml").write_text(
+        "family: staging-checkout\nrequiresCompatibilities: [EC2]\ncontainerDefinitions:\n"
+        "  - name: checkout\n    image: ${image}\n    portMappings:\n      - containerPort: 80\n"
+    )
+    (repo / "staging" / "checkout" / "service.yaml").write_text(
+        "launchType: EC2\nserviceName: checkout\ndesiredCount: 2\nloadBalancers:\n"
+        "  - targetGroupArn: <+targetGroupArn>\n    containerName: checkout\n    containerPort: 80\n"
+    )
+    # a Fargate size that does not exist
+    web = repo / "production" / "web" / "task-definition.yaml"
+    web.write_text(web.read_text().replace("cpu: '256'", "cpu: '1024'"))
+    done = validate(repo)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        'production/web/task-definition.yaml:46: ECS answers "No Fargate configuration exists '
+        'for given values: 1024 CPU, 512 memory.": with 1024 CPU units Fargate offers memory '
+        "2048 to 8192 in steps of 1024",
+        'staging/checkout/task-definition.yaml:4: ECS answers "Invalid setting for container '
+        "'checkout'. At least one of 'memory' or 'memoryReservation' must be specified.\": set "
+        "one of them, or the task-level memory",
+    ]
+    assert done.stderr == "2 environments, 8 services: 2 problems (2 invalid services)\n"
+
+
+def test_a_pasted_describe_task_definition_response(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo)
+    (repo / "staging" / "web" / "task-definition.yaml").unlink()
+    shutil.copy(
+        ROOT / "tests" / "data" / "aws" / "describe_task_definition_web.json",
+        repo / "staging" / "web" / "task-definition.json",
+    )
+    done = validate(repo)
+    assert done.returncode == 1
+    assert done.stdout == (
+        "staging/web/task-definition.json:2: this is a DescribeTaskDefinition response, not a "
+        "RegisterTaskDefinition request: unwrap 'taskDefinition' (its value is the request) and "
+        "remove its read-only fields taskDefinitionArn, revision, status, requiresAttributes, "
+        "compatibilities, registeredAt, registeredBy\n"
+    )
