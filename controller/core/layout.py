@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from controller.core import schemas
 from controller.core.clashes import name_clashes
 from controller.core.documents import Document, parse_document
+from controller.core.limits import ECS_NAME_RULE, check_service, is_ecs_name
 from controller.core.model import DesiredService, Environment, Problem, RepoState
 from controller.core.render import RenderedEnvironment, render_environment, render_service
 
@@ -44,9 +45,13 @@ class _Folder:
 
     files: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     unknown: list[str] = field(default_factory=list)
+    # why the folder itself was not read (a symbolic link), when it was not
+    refused: Problem | None = None
 
 
 _Loaded = tuple[DesiredService | None, list[Problem], dict[str, Document]]
+# every path a service's rendering reads, each followed by its text (or why it was not read)
+_CacheKey = tuple[str | Problem, ...]
 
 
 class RenderCache:
@@ -59,29 +64,29 @@ class RenderCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, ...], _Loaded] = {}
-        self._used: dict[tuple[str, ...], _Loaded] = {}
+        self._entries: dict[_CacheKey, _Loaded] = {}
+        self._used: dict[_CacheKey, _Loaded] = {}
         # whether the last load rendered anything anew or dropped anything (worth saving)
         self.changed = False
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def entries(self) -> dict[tuple[str, ...], _Loaded]:
+    def entries(self) -> dict[_CacheKey, _Loaded]:
         """Every entry, for a caller that keeps the cache between processes."""
         return dict(self._entries)
 
-    def restore(self, entries: Mapping[tuple[str, ...], _Loaded]) -> None:
+    def restore(self, entries: Mapping[_CacheKey, _Loaded]) -> None:
         """Start from entries a caller kept (between processes)."""
         self._entries = dict(entries)
 
-    def get(self, key: tuple[str, ...]) -> _Loaded | None:
+    def get(self, key: _CacheKey) -> _Loaded | None:
         found = self._entries.get(key)
         if found is not None:
             self._used[key] = found
         return found
 
-    def put(self, key: tuple[str, ...], loaded: _Loaded) -> None:
+    def put(self, key: _CacheKey, loaded: _Loaded) -> None:
         self._used[key] = loaded
 
     def finish(self) -> None:
@@ -90,20 +95,31 @@ class RenderCache:
         self._entries, self._used = self._used, {}
 
 
-def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> RepoState:
+def load_repo(files: Mapping[str, str | Problem], *, cache: RenderCache | None = None) -> RepoState:
     """Load, validate and render a whole config repository.
 
     ``files`` maps each path relative to the repository root (posix, e.g.
-    ``"staging/web/deploy.yaml"``) to the file's text. Paths under dot-folders
-    (``.git``, ``.ecs-gitops``) and files that are not .yaml/.yml/.json are ignored.
-    With a ``cache``, services whose files (and environment.yaml) did not change since
-    the last load are not rendered again.
+    ``"staging/web/deploy.yaml"``) to the file's text, or to the problem that kept the
+    reader from reading it (see ``controller.source.tree``): a refused file makes its
+    service invalid (all the environment's, for environment.yaml), a refused folder its
+    service, and nothing else. Paths under dot-folders (``.git``, ``.ecs-gitops``) and
+    files that are not .yaml/.yml/.json are ignored. With a ``cache``, services whose files
+    (and environment.yaml) did not change since the last load are not rendered again.
     """
     env_folders: dict[str, _Folder] = defaultdict(_Folder)
     service_folders: dict[tuple[str, str], _Folder] = defaultdict(_Folder)
+    refused_top: list[Problem] = []
     for path in sorted(files):
         parts = path.split("/")
-        if any(part.startswith(".") for part in parts[:-1]) or kind_of(parts[-1]) is None:
+        if any(part.startswith(".") for part in parts[:-1]):
+            continue
+        if kind_of(parts[-1]) is None:
+            refused = files[path]
+            if isinstance(refused, Problem):  # a folder that was not entered
+                if len(parts) == 1:
+                    refused_top.append(refused)  # it may have been an environment: say so
+                elif len(parts) == 2:
+                    service_folders[(parts[0], parts[1])].refused = refused
             continue
         kind = kind_of(parts[-1])
         if len(parts) == 2:
@@ -120,7 +136,7 @@ def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> 
                 folder.unknown.append(path)
         # deeper files are not read: a service is exactly one folder
 
-    problems: list[Problem] = []
+    problems: list[Problem] = list(refused_top)
     environments: dict[str, Environment] = {}
     services: dict[str, DesiredService] = {}
     invalid: dict[str, tuple[Problem, ...]] = {}
@@ -133,6 +149,10 @@ def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> 
     for env_name, env_folder in sorted(env_folders.items()):
         if not env_folder.files:
             continue  # not an environment: a folder for something else
+        if not is_ecs_name(env_name):
+            # its services' keys would name status files and log lines: not one of them loads
+            problems.append(_bad_name("environment", env_name, env_folder.files[ENVIRONMENT][0]))
+            continue
         env_doc, env_problems = _single(env_folder.files[ENVIRONMENT], files)
         env_problems.extend(_unknown(env_folder.unknown, [ENVIRONMENT]))
         rendered = render_environment(env_name, env_doc)
@@ -143,10 +163,19 @@ def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> 
         env_services = {
             name: folder
             for (env, name), folder in service_folders.items()
-            if env == env_name and folder.files.get("deploy")
+            if env == env_name and (folder.files.get("deploy") or folder.refused)
         }
         for name, folder in sorted(env_services.items()):
             key = f"{env_name}/{name}"
+            if not is_ecs_name(name):
+                where = folder.files["deploy"][0] if folder.files.get("deploy") else key
+                problems.append(_bad_name("service", name, where))
+                continue
+            if folder.refused is not None:
+                # invalid, not absent: a folder that merely looks gone must not be pruned
+                problems.append(folder.refused)
+                invalid[key] = tuple(sorted({*env_problems, folder.refused}))
+                continue
             cache_key = _cache_key(env_folder, folder, files)
             loaded = cache.get(cache_key) if cache is not None else None
             if loaded is None:
@@ -172,7 +201,9 @@ def load_repo(files: Mapping[str, str], *, cache: RenderCache | None = None) -> 
     )
 
 
-def _cache_key(env_folder: _Folder, folder: _Folder, files: Mapping[str, str]) -> tuple[str, ...]:
+def _cache_key(
+    env_folder: _Folder, folder: _Folder, files: Mapping[str, str | Problem]
+) -> _CacheKey:
     """Every path and text a service's rendering reads: its folder's and its environment.yaml."""
     paths = sorted(
         [p for ps in env_folder.files.values() for p in ps]
@@ -180,6 +211,16 @@ def _cache_key(env_folder: _Folder, folder: _Folder, files: Mapping[str, str]) -
         + list(folder.unknown)
     )
     return tuple(part for path in paths for part in (path, files[path]))
+
+
+def _bad_name(what: str, name: str, where: str) -> Problem:
+    """A folder whose name is no ECS name (shown as a repr: it may hold a newline)."""
+    return Problem(
+        where,
+        1,
+        f"{what} folder name {name!r} is not usable: a folder name must be an ECS name "
+        f"({ECS_NAME_RULE}); nothing in it is loaded",
+    )
 
 
 def _orphan(env_name: str, service_name: str, folder: _Folder) -> list[Problem]:
@@ -196,7 +237,9 @@ def _orphan(env_name: str, service_name: str, folder: _Folder) -> list[Problem]:
     ]
 
 
-def _single(paths: list[str], files: Mapping[str, str]) -> tuple[Document | None, list[Problem]]:
+def _single(
+    paths: list[str], files: Mapping[str, str | Problem]
+) -> tuple[Document | None, list[Problem]]:
     """Parse the one file of a kind; two files of one kind (``x.yaml`` and ``x.json``) is a problem.
 
     The document is None when it cannot be used (unreadable, or which of two files is meant?).
@@ -209,7 +252,11 @@ def _single(paths: list[str], files: Mapping[str, str]) -> tuple[Document | None
         )
     parsed: Document | None = None
     for path in paths:
-        doc, parse_problems = parse_document(path, files[path])
+        text = files[path]
+        if isinstance(text, Problem):  # not read: the reader said why
+            problems.append(text)
+            continue
+        doc, parse_problems = parse_document(path, text)
         problems.extend(parse_problems)
         parsed = parsed or doc
     if len(paths) > 1:
@@ -234,7 +281,7 @@ def _unknown(paths: list[str], known: list[str]) -> list[Problem]:
 
 
 def _load_service(
-    env: RenderedEnvironment, *, name: str, folder: _Folder, files: Mapping[str, str]
+    env: RenderedEnvironment, *, name: str, folder: _Folder, files: Mapping[str, str | Problem]
 ) -> tuple[DesiredService | None, list[Problem], dict[str, Document]]:
     problems = _unknown(folder.unknown, list(SERVICE_KINDS))
     documents: dict[str, Document] = {}
@@ -250,6 +297,8 @@ def _load_service(
         env=env, name=name, documents=documents, unusable=unusable
     )
     problems.extend(render_problems)
+    if desired is not None:
+        problems.extend(check_service(desired, documents))
     return (desired if not problems else None), problems, documents
 
 

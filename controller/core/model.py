@@ -23,7 +23,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return _one_line(f"{self.file}:{self.line}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its unprintable characters escaped as a repr escapes them.
+
+    A folder or key name holding a newline must not split a problem in two, nor the log line
+    or status message that shows it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class Strategy(StrEnum):
