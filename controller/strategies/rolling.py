@@ -14,6 +14,7 @@ from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health, settled
 from controller.core.outcome import Outcome, Result
+from controller.core.ownership import with_owner
 from controller.strategies.base import (
     PhasedRollout,
     heartbeat,
@@ -120,7 +121,13 @@ class RollingRollout(PhasedRollout):
                 f"creating service {self._name} with {p.task_definition_arn} and desired count {count}"
             )
             service = ctx.api.create_service(
-                {**request, "taskDefinition": p.task_definition_arn, "desiredCount": count}
+                {
+                    **request,
+                    "taskDefinition": p.task_definition_arn,
+                    "desiredCount": count,
+                    # ours to prune: prune deletes only what carries its folder's key
+                    "tags": with_owner(request.get("tags"), ctx.desired.key),
+                }
             )
             p.created = True
         else:

@@ -369,3 +369,17 @@ def test_status_that_could_not_be_pushed_is_pushed_by_the_next_pass(workspace: W
     mark = marker(workspace, "staging/web")
     assert mark is not None and mark["failedCommit"] == bad
     assert status(workspace, "staging/web")["result"] == "RolledBack"
+
+
+def test_a_service_the_controller_creates_carries_its_folders_owner_tag(
+    workspace: Workspace,
+) -> None:
+    synced(workspace)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    (web,) = ecs.describe_services(cluster="staging", services=["web"], include=["TAGS"])[
+        "services"
+    ]
+    assert {"key": "ecs-gitops.owner", "value": "staging/web"} in web["tags"]
+    # and the tag is the controller's business: the next pass sees nothing to change
+    again = synced(workspace)
+    assert "Synced (in-sync" in again.stdout
