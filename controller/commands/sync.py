@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from controller.commands.pipe import EXIT_READER_GONE, Lines
 from controller.core.pinning import AllowList
 from controller.reconcile import PassOptions, run_pass
 from controller.source.git_repo import ConfigRepository
@@ -32,10 +33,8 @@ def allow_list_from(args: argparse.Namespace) -> AllowList:
 
 def run(args: argparse.Namespace) -> int:
     repo = repository_from(args)
-
-    def report(line: str) -> None:
-        print(line, flush=True)
-
+    # a line per service as it goes; a reader that goes away (| head) never stops the pass
+    report = Lines()
     options = PassOptions(
         only=args.only,
         poll_seconds=args.poll_interval,
@@ -45,5 +44,8 @@ def run(args: argparse.Namespace) -> int:
     )
     with WorkdirLock(repo.path):
         result = run_pass(repo, options)
-    print(result.summary(), file=sys.stderr if result.failed else sys.stdout, flush=True)
-    return result.exit_code
+    if result.failed:
+        print(result.summary(), file=sys.stderr, flush=True)
+    else:
+        report(result.summary())
+    return EXIT_READER_GONE if report.reader_gone else result.exit_code

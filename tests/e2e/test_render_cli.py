@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,30 @@ def test_render_unknown_service_is_one_line() -> None:
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("ecs-gitops render: no service staging/nope in ")
     assert "staging/web" in done.stderr
+
+
+def test_render_into_head_ends_quietly() -> None:
+    """``render ... | head -c 10``: the first bytes, and no traceback when head stops reading."""
+    command = (
+        f"{shlex.quote(sys.executable)} -m controller render examples staging/web | head -c 10"
+    )
+    done = subprocess.run(
+        ["sh", "-c", command], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.stdout == '{\n  "servi'
+    assert done.stderr == ""
+
+
+def test_render_to_a_reader_that_is_gone_exits_as_sigpipe_would() -> None:
+    # the read end is closed before render writes: the write meets a closed pipe every time
+    process = subprocess.Popen(
+        [sys.executable, "-m", "controller", "render", "examples", "staging/web"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
+    assert stderr == b""
