@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from controller import __version__
-from controller.commands.pipe import EXIT_READER_GONE, detach_stdout
+from controller.core.limits import ECS_NAME_RULE, is_ecs_name
 from controller.core.pinning import ACCOUNT_ID
 from controller.errors import EcsGitopsError
 
@@ -26,9 +26,20 @@ at `ecs-gitops local-aws`.
 """
 
 
+def _only(text: str) -> str:
+    """``--only``: ENV or ENV/SERVICE, each a folder name as the layout allows them."""
+    parts = text.removesuffix("/").split("/")
+    if len(parts) > 2 or not all(is_ecs_name(part) for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected ENV or ENV/SERVICE, folder names of {ECS_NAME_RULE}; got {text!r}"
+        )
+    return "/".join(parts)
+
+
 def _add_only(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
+        type=_only,
         metavar="ENV[/SERVICE]",
         help="limit to one environment, or to one service of an environment",
     )
@@ -318,11 +329,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         code: int = command.run(args)
-        sys.stdout.flush()  # a reader gone away shows here when the output fit in the buffer
-    except BrokenPipeError:
-        # stdout's reader went away (| head): end quietly, as a SIGPIPE would
-        detach_stdout()
-        return EXIT_READER_GONE
     except EcsGitopsError as e:
         print(f"ecs-gitops {args.command}: {e}", file=sys.stderr)
         return 1
