@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from controller import __version__
+from controller.commands.pipe import EXIT_READER_GONE, detach_stdout
 from controller.core.limits import ECS_NAME_RULE, is_ecs_name
 from controller.core.pinning import ACCOUNT_ID
 from controller.errors import EcsGitopsError
@@ -329,6 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         code: int = command.run(args)
+        sys.stdout.flush()  # a reader gone away shows here when the output fit in the buffer
+    except BrokenPipeError:
+        # stdout's reader went away (| head): end quietly, as a SIGPIPE would
+        detach_stdout()
+        return EXIT_READER_GONE
     except EcsGitopsError as e:
         print(f"ecs-gitops {args.command}: {e}", file=sys.stderr)
         return 1
