@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from controller.core.fields import SERVICE_REQUEST, Reported
 from controller.core.model import JsonDict
 from controller.core.normalize import (
     SCALABLE_TARGET_RULES,
@@ -37,6 +38,13 @@ TARGET_GROUP_PLACEHOLDER = "<+targetGroupArn>"
 
 # what a masked value shows (see controller.core.secrets)
 REDACTED = MASK
+
+# Service members DescribeServices never returns: live state cannot disagree with them.
+UNREPORTED_FIELDS = frozenset(
+    name for name, spec in SERVICE_REQUEST.items() if spec.reported is Reported.NEVER
+)
+# what a change of an unreported member shows as its live value
+NOT_REPORTED = "(not reported by ECS)"
 
 
 def diff_task_definition(desired: JsonDict, live: JsonDict | None) -> tuple[FieldChange, ...]:
@@ -63,7 +71,9 @@ def diff_service(
 ) -> tuple[FieldChange, ...]:
     """Differences in the service fields the desired CreateService request sets.
 
-    Fields git leaves out are AWS's to choose. With ``autoscaled``, desiredCount belongs to
+    Fields git leaves out are AWS's to choose, and so are the nested members ECS fills in from
+    elsewhere (``controller.core.fields.SERVICE_CHOSEN``). Members DescribeServices never returns
+    are not compared (see ``diff_unreported``). With ``autoscaled``, desiredCount belongs to
     Application Auto Scaling and is not compared. ``live`` None gives one change naming the service.
     """
     if live is None:
@@ -73,7 +83,7 @@ def diff_service(
     _forget_placeholder_target_groups(wanted, actual)
     renames = SERVICE_RULES.rename.get("", {})
     dropped = SERVICE_RULES.drop.get("", frozenset())
-    keys = {renames.get(key, key) for key in desired} - dropped
+    keys = {renames.get(key, key) for key in desired} - dropped - UNREPORTED_FIELDS
     if autoscaled:
         keys.discard("desiredCount")
     changes: list[FieldChange] = []
@@ -87,6 +97,25 @@ def diff_service(
             replace=key in REPLACE_FIELDS,
         )
     return tuple(changes)
+
+
+def diff_unreported(
+    desired: JsonDict, *, applied_state: str | None, desired_state: str
+) -> tuple[FieldChange, ...]:
+    """Changes of the service members ECS never reports back, judged by what was last applied.
+
+    Live state says nothing about them (``UNREPORTED_FIELDS``), so they are never drift. They can
+    only have changed when git did: with ``applied_state`` (the fingerprint of the desired state
+    the controller last applied, as its status file records) different from ``desired_state``,
+    each such member the desired request sets is a change; with no record, there is nothing to
+    compare with and no change.
+    """
+    if applied_state is None or applied_state == desired_state:
+        return ()
+    return tuple(
+        FieldChange(key, NOT_REPORTED, mask_at(key, desired[key]))
+        for key in sorted(UNREPORTED_FIELDS & set(desired))
+    )
 
 
 def _forget_placeholder_target_groups(wanted: JsonDict, actual: JsonDict) -> None:
@@ -169,6 +198,8 @@ def _diff(
             else:
                 child_path = f"{path}.{key}" if path else key
                 child = child_schema(schema, key)
+            if child in rules.chosen and desired.get(key) is None:
+                continue  # ECS filled it in from elsewhere, and git leaves it to ECS
             changes += _diff(
                 live.get(key),
                 desired.get(key),

@@ -3,7 +3,8 @@
 ECS answers with documents that differ from the requests it was sent: it adds read-only
 fields, fills defaults, converts units and returns lists in its own order. Each rule that
 undoes one of those differences is one line of data in a ``Rules`` table below; the walk
-that applies them is shared by every document kind.
+that applies them is shared by every document kind. What ECS reports where, and which
+defaults it fills, is ``controller.core.fields``: the tables here are built from it.
 
 The canonical form is a plain JSON value: dict keys sorted, ``None`` and empty lists and
 maps dropped, and lists whose order AWS does not keep turned into maps keyed by their
@@ -22,6 +23,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.core.fields import (
+    DAEMON_DEPLOYMENT_DEFAULTS,
+    SERVICE_CHOSEN,
+    SERVICE_DEFAULTS,
+    SERVICE_REQUEST,
+    SERVICE_STATE,
+    TASK_DEFINITION_CHOSEN,
+    TASK_DEFINITION_DEFAULTS,
+    TASK_DEFINITION_STATE,
+    Reported,
+    with_dependent_task_definition_defaults,
+    with_service_connect_defaults,
+)
 from controller.core.model import JsonDict
 from controller.core.ownership import without_owner
 
@@ -49,7 +63,9 @@ class Rules:
     """The normalisation rules of one document kind, indexed by schema path.
 
     A schema path names a place in the document: ``containerDefinitions.*.portMappings.*``
-    is any port mapping of any container (``*`` is one list item).
+    is any port mapping of any container (``*`` is one list item). ``chosen`` paths are ECS's
+    to fill when a request leaves them out: a diff compares them only where the desired document
+    has a value.
     """
 
     drop: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -58,6 +74,7 @@ class Rules:
     coerce: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     keyed: Mapping[str, Keyed] = field(default_factory=dict)
     unordered: frozenset[str] = frozenset()
+    chosen: frozenset[str] = frozenset()
 
 
 def _task_cpu(value: Any) -> str:
@@ -106,29 +123,9 @@ def _role_name(value: Any) -> Any:
 _CONTAINER = "containerDefinitions.*"
 
 TASK_DEFINITION_RULES = Rules(
-    drop={
-        # Read-only fields DescribeTaskDefinition adds to what was registered.
-        "": frozenset(
-            {
-                "taskDefinitionArn",
-                "revision",
-                "status",
-                "requiresAttributes",
-                "compatibilities",
-                "registeredAt",
-                "registeredBy",
-                "deregisteredAt",
-            }
-        ),
-    },
-    defaults={
-        # RegisterTaskDefinition: networkMode defaults to bridge (Linux).
-        "": {"networkMode": "bridge", "enableFaultInjection": False},
-        # A container is essential unless it says otherwise; cpu defaults to 0 units.
-        _CONTAINER: {"essential": True, "cpu": 0},
-        # A port mapping's protocol defaults to tcp.
-        f"{_CONTAINER}.portMappings.*": {"protocol": "tcp"},
-    },
+    # Read-only fields DescribeTaskDefinition adds to what was registered.
+    drop={"": TASK_DEFINITION_STATE},
+    defaults=TASK_DEFINITION_DEFAULTS,
     coerce={
         "cpu": _task_cpu,
         "memory": _task_memory,
@@ -150,84 +147,71 @@ TASK_DEFINITION_RULES = Rules(
         f"{_CONTAINER}.dependsOn": Keyed(("containerName",)),
         f"{_CONTAINER}.extraHosts": Keyed(("hostname",), "ipAddress"),
         f"{_CONTAINER}.systemControls": Keyed(("namespace",), "value"),
+        f"{_CONTAINER}.resourceRequirements": Keyed(("type",), "value"),
+        f"{_CONTAINER}.logConfiguration.secretOptions": Keyed(("name",), "valueFrom"),
+        "proxyConfiguration.properties": Keyed(("name",), "value"),
         "volumes": Keyed(("name",)),
         "inferenceAccelerators": Keyed(("deviceName",)),
         "tags": Keyed(("key",), "value"),
     },
     unordered=frozenset({"requiresCompatibilities", "placementConstraints"}),
+    chosen=frozenset(TASK_DEFINITION_CHOSEN),
 )
 
 _AWSVPC = "networkConfiguration.awsvpcConfiguration"
+_SERVICE_CONNECT = "serviceConnectConfiguration"
+_EBS = "volumeConfigurations.*.managedEBSVolume"
 
 SERVICE_RULES = Rules(
     drop={
-        # Identity and runtime state DescribeServices adds; taskDefinition is diffed on its own.
-        "": frozenset(
-            {
-                "cluster",
-                "clusterArn",
-                "serviceName",
-                "serviceArn",
-                "taskDefinition",
-                "clientToken",
-                "status",
-                "runningCount",
-                "pendingCount",
-                "deployments",
-                "taskSets",
-                "events",
-                "createdAt",
-                "createdBy",
-                "platformFamily",
-                "currentServiceDeployment",
-                "currentServiceRevisions",
-            }
-        ),
+        # ECS's own state, the service's address, and what is diffed on its own (taskDefinition)
+        # or is no setting at all: nothing of it is desired state.
+        "": SERVICE_STATE
+        | {
+            name
+            for name, spec in SERVICE_REQUEST.items()
+            if spec.reported in (Reported.ADDRESS, Reported.OWN_DIFF, Reported.INSTRUCTION)
+        },
     },
-    # DescribeServices returns the service role as roleArn; CreateService takes role.
-    rename={"": {"roleArn": "role"}},
-    defaults={
+    # DescribeServices answers some request members under another name (role -> roleArn).
+    rename={
         "": {
-            "schedulingStrategy": "REPLICA",
-            # Fargate services run the LATEST platform version unless told otherwise.
-            "platformVersion": "LATEST",
-            "deploymentController": {"type": "ECS"},
-            "deploymentConfiguration": {},
-            "enableECSManagedTags": False,
-            "enableExecuteCommand": False,
-            "propagateTags": "NONE",
-        },
-        # REPLICA services: maximumPercent 200, minimumHealthyPercent 100, circuit breaker off.
-        "deploymentConfiguration": {
-            "maximumPercent": 200,
-            "minimumHealthyPercent": 100,
-            "deploymentCircuitBreaker": {},
-            "alarms": {},
-            "strategy": "ROLLING",
-        },
-        "deploymentConfiguration.deploymentCircuitBreaker": {"enable": False, "rollback": False},
-        "deploymentConfiguration.alarms": {"enable": False, "rollback": False},
-        # awsvpc: assignPublicIp defaults to DISABLED.
-        _AWSVPC: {"assignPublicIp": "DISABLED"},
-        "capacityProviderStrategy.*": {"base": 0, "weight": 0},
+            str(spec.live_name): name
+            for name, spec in SERVICE_REQUEST.items()
+            if spec.reported is Reported.RENAMED
+        }
     },
+    defaults=SERVICE_DEFAULTS,
     coerce={"role": _role_name, "desiredCount": _int, "healthCheckGracePeriodSeconds": _int},
     keyed={
         "tags": Keyed(("key",), "value"),
         "loadBalancers": Keyed(("containerName", "containerPort", "loadBalancerName")),
         "capacityProviderStrategy": Keyed(("capacityProvider",)),
         "serviceRegistries": Keyed(("registryArn",)),
+        f"{_SERVICE_CONNECT}.services": Keyed(("portName",)),
+        f"{_SERVICE_CONNECT}.services.*.clientAliases": Keyed(("port",)),
+        f"{_SERVICE_CONNECT}.logConfiguration.secretOptions": Keyed(("name",), "valueFrom"),
+        "volumeConfigurations": Keyed(("name",)),
+        f"{_EBS}.tagSpecifications": Keyed(("resourceType",)),
+        f"{_EBS}.tagSpecifications.*.tags": Keyed(("key",), "value"),
+        "vpcLatticeConfigurations": Keyed(("targetGroupArn", "portName")),
     },
     unordered=frozenset(
-        {f"{_AWSVPC}.subnets", f"{_AWSVPC}.securityGroups", "placementConstraints"}
+        {
+            f"{_AWSVPC}.subnets",
+            f"{_AWSVPC}.securityGroups",
+            "placementConstraints",
+            "deploymentConfiguration.alarms.alarmNames",
+            "deploymentConfiguration.lifecycleHooks.*.lifecycleStages",
+        }
     ),
+    chosen=frozenset(SERVICE_CHOSEN),
 )
 
-# DAEMON services default to maximumPercent 100 and minimumHealthyPercent 0.
-_DAEMON_DEPLOYMENT_DEFAULTS: Mapping[str, Any] = {"maximumPercent": 100, "minimumHealthyPercent": 0}
-
-# Fields of a primary deployment that DescribeServices reports only there, not on the service.
-_DEPLOYMENT_ONLY_FIELDS = ("serviceConnectConfiguration", "volumeConfigurations")
+# Service members DescribeServices reports only on its deployments.
+_DEPLOYMENT_ONLY_FIELDS = tuple(
+    name for name, spec in SERVICE_REQUEST.items() if spec.reported is Reported.DEPLOYMENT
+)
 
 SCALABLE_TARGET_RULES = Rules(
     drop={
@@ -343,6 +327,23 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | dict) and not value)
 
 
+def with_defaults(value: Any, defaults: Mapping[str, Mapping[str, Any]], *, at: str = "") -> Any:
+    """``value`` (found at schema path ``at``) in its request shape, with ``defaults`` filled in.
+
+    What ECS answers for a member it filled in: the defaults of ``controller.core.fields`` put
+    into the document itself, lists kept as lists. Only what changes is copied.
+    """
+    if isinstance(value, list):
+        return [with_defaults(item, defaults, at=f"{at}.*") for item in value]
+    if not isinstance(value, dict):
+        return value
+    # a default that is itself a map gets its own defaults (deploymentCircuitBreaker: {} -> ...)
+    return {
+        key: with_defaults(item, defaults, at=child_schema(at, key))
+        for key, item in {**defaults.get(at, {}), **value}.items()
+    }
+
+
 def canonical_json(value: Any) -> str:
     """One JSON text per canonical value: sorted keys, no whitespace."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -354,43 +355,17 @@ def normalize_task_definition(doc: JsonDict) -> JsonDict:
     The controller's digest tag is not content and is dropped.
     """
     # copies only of what is changed below: the walk builds a new document anyway
-    doc = dict(doc)
-    network_mode = doc.get("networkMode") or "bridge"
-    if isinstance(doc.get("containerDefinitions"), list):
-        doc["containerDefinitions"] = [
-            _with_host_ports(container, network_mode) if isinstance(container, dict) else container
-            for container in doc["containerDefinitions"]
-        ]
+    doc = with_dependent_task_definition_defaults(doc)
     if isinstance(doc.get("tags"), list):
-        doc["tags"] = [t for t in doc["tags"] if t.get("key") != DIGEST_TAG]
+        doc = {**doc, "tags": [t for t in doc["tags"] if t.get("key") != DIGEST_TAG]}
     return normalize(doc, TASK_DEFINITION_RULES)
-
-
-def _with_host_ports(container: JsonDict, network_mode: str) -> JsonDict:
-    mappings = container.get("portMappings")
-    if not isinstance(mappings, list):
-        return container
-    filled = []
-    for mapping in mappings:
-        if (
-            isinstance(mapping, dict)
-            and "containerPort" in mapping
-            and mapping.get("hostPort") is None
-        ):
-            if network_mode in ("awsvpc", "host"):
-                # Under awsvpc and host networking, hostPort defaults to containerPort.
-                mapping = {**mapping, "hostPort": mapping["containerPort"]}
-            elif network_mode == "bridge":
-                # Under bridge networking, an absent hostPort and hostPort 0 both mean dynamic.
-                mapping = {**mapping, "hostPort": 0}
-        filled.append(mapping)
-    return {**container, "portMappings": filled}
 
 
 def normalize_service(doc: JsonDict) -> JsonDict:
     """CreateService request or DescribeServices ``services[]`` item -> canonical form.
 
-    The controller's owner tag is not desired state and is dropped.
+    The members ECS reports only on deployments are read from the PRIMARY one, the deployment of
+    the desired state. The controller's owner tag is not desired state and is dropped.
     """
     doc = dict(doc)  # only top-level keys are set below: the walk builds a new document
     if isinstance(doc.get("tags"), list):
@@ -401,9 +376,11 @@ def normalize_service(doc: JsonDict) -> JsonDict:
         for name in _DEPLOYMENT_ONLY_FIELDS:
             if name not in doc and deployment.get(name) is not None:
                 doc[name] = deployment[name]
+    if isinstance(doc.get(_SERVICE_CONNECT), dict):
+        doc[_SERVICE_CONNECT] = with_service_connect_defaults(doc[_SERVICE_CONNECT])
     if doc.get("schedulingStrategy") == "DAEMON":
         deployment_configuration = doc.get("deploymentConfiguration") or {}
-        doc["deploymentConfiguration"] = {**_DAEMON_DEPLOYMENT_DEFAULTS, **deployment_configuration}
+        doc["deploymentConfiguration"] = {**DAEMON_DEPLOYMENT_DEFAULTS, **deployment_configuration}
     return normalize(doc, SERVICE_RULES)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from controller.core.diff import diff_task_definition
+from controller.core.diff import diff_service, diff_task_definition, diff_unreported
 from controller.core.normalize import (
     normalize_scalable_target,
     normalize_scaling_policy,
@@ -357,3 +357,397 @@ def test_normalising_never_changes_the_document_it_is_given() -> None:
     normalize_service(service)
     assert (task_definition, service) == before
     assert normalized["containerDefinitions"]["web"]["portMappings"]["80/tcp"]["hostPort"] == 80
+
+
+# ---- members DescribeServices reports on deployments, with ECS's defaults, both directions -----
+
+NAMESPACE = "corpus.local"
+
+
+def _service(**members: Any) -> Doc:
+    """A CreateService request as git renders it."""
+    return {"cluster": "staging", "serviceName": "web", "desiredCount": 1, **members}
+
+
+def _described(*, primary: Doc, active: Doc | None = None, **members: Any) -> Doc:
+    """A DescribeServices item: ``primary`` (and ``active``) hold the deployment-only members."""
+    deployments = [{"id": "ecs-svc/2", "status": "PRIMARY", **primary}]
+    if active is not None:
+        deployments.append({"id": "ecs-svc/1", "status": "ACTIVE", **active})
+    return {
+        "serviceName": "web",
+        "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/staging/web",
+        "status": "ACTIVE",
+        "desiredCount": 1,
+        "deployments": deployments,
+        **members,
+    }
+
+
+def _connect(**service: Any) -> Doc:
+    return {
+        "enabled": True,
+        "namespace": NAMESPACE,
+        "services": [{"portName": "http", "clientAliases": [{"port": 80}], **service}],
+    }
+
+
+def _filled_connect(**service: Any) -> Doc:
+    """What ECS answers for _connect(): its naming defaults written out."""
+    connect = _connect(discoveryName="http", **service)
+    connect["services"][0]["clientAliases"] = [{"port": 80, "dnsName": f"http.{NAMESPACE}"}]
+    return connect
+
+
+def _volume(**managed: Any) -> Doc:
+    return {
+        "name": "data",
+        "managedEBSVolume": {
+            "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructureRole",
+            "sizeInGiB": 20,
+            **managed,
+        },
+    }
+
+
+# (rule, the member as git may write it, the same member as ECS may report it on the deployment)
+DEPLOYMENT_EQUIVALENCES: list[tuple[str, str, Any, Any]] = [
+    (
+        "discoveryName and dnsName default from portName and namespace",
+        "serviceConnectConfiguration",
+        _connect(),
+        _filled_connect(),
+    ),
+    (
+        "access logs leave out query parameters by default",
+        "serviceConnectConfiguration",
+        {**_connect(), "accessLogConfiguration": {"format": "JSON"}},
+        {
+            **_filled_connect(),
+            "accessLogConfiguration": {"format": "JSON", "includeQueryParameters": "DISABLED"},
+        },
+    ),
+    (
+        "the proxy's log level defaults to info",
+        "serviceConnectConfiguration",
+        {**_connect(), "containerConfigurations": [{}]},
+        {**_filled_connect(), "containerConfigurations": [{"logLevel": "info"}]},
+    ),
+    (
+        "services and aliases in another order",
+        "serviceConnectConfiguration",
+        {
+            **_connect(),
+            "services": [
+                {"portName": "http", "clientAliases": [{"port": 80}, {"port": 8080}]},
+                {"portName": "grpc", "clientAliases": [{"port": 9090}]},
+            ],
+        },
+        {
+            **_connect(),
+            "services": [
+                {"portName": "grpc", "clientAliases": [{"port": 9090}]},
+                {"portName": "http", "clientAliases": [{"port": 8080}, {"port": 80}]},
+            ],
+        },
+    ),
+    (
+        "an EBS volume is xfs by default",
+        "volumeConfigurations",
+        [_volume()],
+        [_volume(filesystemType="xfs")],
+    ),
+    (
+        "EBS tags are not propagated by default",
+        "volumeConfigurations",
+        [_volume(tagSpecifications=[{"resourceType": "volume"}])],
+        [_volume(tagSpecifications=[{"resourceType": "volume", "propagateTags": "NONE"}])],
+    ),
+    (
+        "VPC Lattice configurations in another order",
+        "vpcLatticeConfigurations",
+        [
+            {"roleArn": "arn:r", "targetGroupArn": "arn:tg/a", "portName": "http"},
+            {"roleArn": "arn:r", "targetGroupArn": "arn:tg/b", "portName": "http"},
+        ],
+        [
+            {"roleArn": "arn:r", "targetGroupArn": "arn:tg/b", "portName": "http"},
+            {"roleArn": "arn:r", "targetGroupArn": "arn:tg/a", "portName": "http"},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("direction", ["rule on live side", "rule on desired side"])
+@pytest.mark.parametrize(
+    ("rule", "member", "written", "reported"),
+    DEPLOYMENT_EQUIVALENCES,
+    ids=[r[0] for r in DEPLOYMENT_EQUIVALENCES],
+)
+def test_a_deployment_only_member_is_read_from_the_primary_deployment_with_ecs_defaults(
+    rule: str, member: str, written: Any, reported: Any, direction: str
+) -> None:
+    git_side, aws_side = (
+        (written, reported)
+        if direction == "rule on live side"
+        else (
+            reported,
+            written,
+        )
+    )
+    desired = _service(**{member: git_side})
+    live = _described(primary={member: aws_side})
+    assert diff_service(desired, live) == ()
+
+
+@pytest.mark.parametrize(
+    ("member", "written", "changed", "path"),
+    [
+        (
+            "serviceConnectConfiguration",
+            _connect(),
+            _connect(discoveryName="web"),
+            "serviceConnectConfiguration.services[http].discoveryName",
+        ),
+        (
+            "serviceConnectConfiguration",
+            _connect(),
+            {**_connect(), "services": [{"portName": "http", "clientAliases": [{"port": 81}]}]},
+            "serviceConnectConfiguration.services[http].clientAliases[80]",
+        ),
+        (
+            "serviceConnectConfiguration",
+            _connect(),
+            {**_connect(), "namespace": "other.local"},
+            "serviceConnectConfiguration.namespace",
+        ),
+        (
+            "volumeConfigurations",
+            [_volume()],
+            [_volume(sizeInGiB=40)],
+            "volumeConfigurations[data].managedEBSVolume.sizeInGiB",
+        ),
+        (
+            "volumeConfigurations",
+            [_volume()],
+            [_volume(filesystemType="ext4")],
+            "volumeConfigurations[data].managedEBSVolume.filesystemType",
+        ),
+    ],
+)
+def test_a_real_change_of_a_deployment_only_member_shows(
+    member: str, written: Any, changed: Any, path: str
+) -> None:
+    changes = diff_service(_service(**{member: changed}), _described(primary={member: written}))
+    assert path in [c.path for c in changes], changes
+
+
+def test_only_the_primary_deployment_carries_the_desired_state() -> None:
+    live = _described(primary={}, active={"serviceConnectConfiguration": _filled_connect()})
+    (change,) = diff_service(_service(serviceConnectConfiguration=_connect()), live)
+    assert (change.path, change.old) == ("serviceConnectConfiguration", None)
+
+    back = _described(primary={"serviceConnectConfiguration": _filled_connect()}, active={})
+    assert diff_service(_service(serviceConnectConfiguration=_connect()), back) == ()
+
+
+@pytest.mark.parametrize(
+    ("member", "written", "reported"),
+    [
+        # the cluster's default namespace, its dnsName
+        (
+            "serviceConnectConfiguration",
+            {"enabled": True},
+            {"enabled": True, "namespace": NAMESPACE},
+        ),
+        (
+            "serviceConnectConfiguration",
+            {"enabled": True, "services": [{"portName": "http", "clientAliases": [{"port": 80}]}]},
+            {**_filled_connect(), "namespace": NAMESPACE},
+        ),
+        # a namespace given by ARN: the dnsName ECS derives cannot be known here
+        (
+            "serviceConnectConfiguration",
+            {**_connect(), "namespace": "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1"},
+            {
+                **_connect(discoveryName="http"),
+                "namespace": "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1",
+                "services": [
+                    {
+                        "portName": "http",
+                        "discoveryName": "http",
+                        "clientAliases": [{"port": 80, "dnsName": "http.corp"}],
+                        "ingressPortOverride": 8080,
+                        "timeout": {"idleTimeoutSeconds": 300},
+                    }
+                ],
+            },
+        ),
+        # the account's EBS encryption, the volume type's performance
+        (
+            "volumeConfigurations",
+            [_volume()],
+            [
+                _volume(
+                    volumeType="gp3",
+                    iops=3000,
+                    throughput=125,
+                    encrypted=True,
+                    kmsKeyId="arn:aws:kms:us-east-1:1:key/k",
+                )
+            ],
+        ),
+    ],
+)
+def test_a_member_ecs_fills_in_from_elsewhere_is_compared_only_when_git_sets_it(
+    member: str, written: Any, reported: Any
+) -> None:
+    assert diff_service(_service(**{member: written}), _described(primary={member: reported})) == ()
+
+
+def test_a_member_ecs_would_fill_in_is_compared_when_git_sets_it() -> None:
+    written = [_volume(volumeType="io2", iops=4000)]
+    reported = [_volume(volumeType="gp3", iops=3000)]
+    changes = diff_service(
+        _service(volumeConfigurations=written),
+        _described(primary={"volumeConfigurations": reported}),
+    )
+    assert {c.path: (c.old, c.new) for c in changes} == {
+        "volumeConfigurations[data].managedEBSVolume.iops": (3000, 4000),
+        "volumeConfigurations[data].managedEBSVolume.volumeType": ("gp3", "io2"),
+    }
+
+
+def test_members_describe_services_never_reports_are_no_drift() -> None:
+    monitoring = {"metricConfigurations": [{"metricNames": ["CPU"], "resolutionSeconds": 1}]}
+    desired = _service(monitoring=monitoring, gatewayConnectors=[{"portName": "http"}])
+    assert diff_service(desired, _described(primary={})) == ()
+
+
+@pytest.mark.parametrize(
+    ("applied", "expected"),
+    [
+        (None, ()),  # nothing recorded: nothing to compare with
+        ("sha256:now", ()),  # git unchanged since it was applied
+        (
+            "sha256:before",
+            (
+                FieldChange("gatewayConnectors", "(not reported by ECS)", [{"portName": "http"}]),
+                FieldChange("monitoring", "(not reported by ECS)", {"metricConfigurations": []}),
+            ),
+        ),
+    ],
+)
+def test_unreported_members_change_only_with_what_was_last_applied(
+    applied: str | None, expected: tuple[FieldChange, ...]
+) -> None:
+    desired = _service(
+        gatewayConnectors=[{"portName": "http"}], monitoring={"metricConfigurations": []}
+    )
+    assert diff_unreported(desired, applied_state=applied, desired_state="sha256:now") == expected
+
+
+# ---- task definitions: defaults ECS writes into DescribeTaskDefinition's answer ----------------
+
+
+def _efs(**config: Any) -> Edit:
+    def edit(doc: Doc) -> None:
+        doc["volumes"] = [
+            {"name": "content", "efsVolumeConfiguration": {"fileSystemId": "fs-1", **config}}
+        ]
+
+    return edit
+
+
+def _health(**check: Any) -> Edit:
+    return _set("web.healthCheck", {"command": ["CMD", "true"], **check})
+
+
+MORE_TASK_DEFINITION_RULES: list[tuple[str, Edit, Edit]] = [
+    ("EFS rootDirectory defaults to /", _efs(), _efs(rootDirectory="/")),
+    (
+        "EFS transit encryption and IAM default to DISABLED",
+        _efs(authorizationConfig={"accessPointId": "fsap-1"}),
+        _efs(
+            transitEncryption="DISABLED",
+            authorizationConfig={"accessPointId": "fsap-1", "iam": "DISABLED"},
+        ),
+    ),
+    (
+        "health check timings default to 30/5/3",
+        _health(),
+        _health(interval=30, timeout=5, retries=3),
+    ),
+    (
+        "resource requirements in another order",
+        _set(
+            "web.resourceRequirements",
+            [{"type": "GPU", "value": "1"}, {"type": "InferenceAccelerator", "value": "a"}],
+        ),
+        _set(
+            "web.resourceRequirements",
+            [{"type": "InferenceAccelerator", "value": "a"}, {"type": "GPU", "value": "1"}],
+        ),
+    ),
+    (
+        "App Mesh proxy properties in another order",
+        _set(
+            "proxyConfiguration",
+            {
+                "type": "APPMESH",
+                "containerName": "envoy",
+                "properties": [
+                    {"name": "AppPorts", "value": "80"},
+                    {"name": "IgnoredUID", "value": "1337"},
+                ],
+            },
+        ),
+        _set(
+            "proxyConfiguration",
+            {
+                "type": "APPMESH",
+                "containerName": "envoy",
+                "properties": [
+                    {"name": "IgnoredUID", "value": "1337"},
+                    {"name": "AppPorts", "value": "80"},
+                ],
+            },
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("direction", ["rule on live side", "rule on desired side"])
+@pytest.mark.parametrize(
+    ("rule", "manifest_edit", "aws_edit"),
+    MORE_TASK_DEFINITION_RULES,
+    ids=[r[0] for r in MORE_TASK_DEFINITION_RULES],
+)
+def test_task_definition_defaults_ecs_writes_give_no_diff(
+    rule: str, manifest_edit: Edit, aws_edit: Edit, direction: str
+) -> None:
+    manifest, aws = _pair(manifest_edit, aws_edit)
+    desired, live = (manifest, aws) if direction == "rule on live side" else (aws, manifest)
+    assert diff_task_definition(desired, live) == ()
+
+
+def test_an_efs_root_directory_that_is_not_the_root_is_a_change() -> None:
+    manifest, aws = _pair(_efs(rootDirectory="/wp"), _efs())
+    (change,) = diff_task_definition(manifest, aws)
+    assert (change.path, change.old, change.new) == (
+        "volumes[content].efsVolumeConfiguration.rootDirectory",
+        "/",
+        "/wp",
+    )
+
+
+def test_defaults_are_filled_into_a_request_shaped_document() -> None:
+    from controller.core.fields import SERVICE_DEFAULTS
+    from controller.core.normalize import with_defaults
+
+    given = [_volume(tagSpecifications=[{"resourceType": "volume"}])]
+    filled = with_defaults(given, SERVICE_DEFAULTS, at="volumeConfigurations")
+    managed = filled[0]["managedEBSVolume"]
+    assert managed["filesystemType"] == "xfs"
+    assert managed["tagSpecifications"] == [{"resourceType": "volume", "propagateTags": "NONE"}]
+    assert "filesystemType" not in given[0]["managedEBSVolume"]  # the input is left alone
