@@ -13,9 +13,11 @@ timestamps are what a real cluster would have written, however rarely it is aske
 What is simulated, as real ECS does it:
 
 - CreateService, and UpdateService changing the task definition, network configuration, platform
-  version or load balancers, or setting forceNewDeployment, start a new PRIMARY deployment
+  version, load balancers, or a member ECS reports on deployments (Service Connect, EBS volume and
+  VPC Lattice configurations), or setting forceNewDeployment, start a new PRIMARY deployment
   (rolloutState IN_PROGRESS); the previous PRIMARY becomes ACTIVE. A new desiredCount alone scales
-  the PRIMARY.
+  the PRIMARY. The deployment-only members are shown on each deployment (never on the service),
+  with ECS's defaults and the cluster's default Service Connect namespace filled in.
 - Tasks go PROVISIONING -> PENDING -> RUNNING, taking ``task_start_seconds``; the scheduler keeps at
   most maximumPercent of desiredCount tasks alive and at least minimumHealthyPercent healthy while
   it stops the tasks of older deployments. When the PRIMARY runs desiredCount healthy tasks and the
@@ -36,7 +38,9 @@ What is simulated, as real ECS does it:
 - Stopped tasks stay visible to DescribeTasks/ListTasks for an hour, then are forgotten; a stopped
   Fargate task's network interface is deleted.
 - Task definitions carry registeredAt, registeredBy, requiresAttributes, protocol tcp and, under
-  awsvpc, hostPort = containerPort; lookup by family returns the newest ACTIVE revision;
+  awsvpc, hostPort = containerPort, the defaults of ``controller.core.fields`` (EFS rootDirectory
+  "/", health check timings) and every member they were registered with; an EC2 container may
+  reserve memory without a hard limit; lookup by family returns the newest ACTIVE revision;
   ListTaskDefinitions honours familyPrefix, status, sort and pagination.
 
 What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
@@ -61,6 +65,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore import xform_name
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
@@ -69,10 +74,22 @@ from moto.ecs.exceptions import (
     EcsClientException,
     ECSException,
     InvalidParameterException,
+    TaskDefinitionMemoryError,
+    TaskDefinitionMissingPropertyError,
     TaskDefinitionNotFoundException,
 )
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup, elbv2_backends
+
+from controller.core.fields import (
+    SERVICE_DEFAULTS,
+    SERVICE_REQUEST,
+    TASK_DEFINITION_DEFAULTS,
+    TASK_DEFINITION_REQUEST,
+    Reported,
+    with_service_connect_defaults,
+)
+from controller.core.normalize import with_defaults
 
 # What CreateService fills in when a field is not given, as real ECS does.
 DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
@@ -115,6 +132,8 @@ class _Deployment:
     desired_count: int = 0
     updated_at: float = 0.0
     rollback: bool = False  # started by the circuit breaker: a failed rollback is not rolled back
+    # serviceConnectConfiguration, volumeConfigurations...: ECS reports them per deployment
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +168,8 @@ class _ServiceSim:
     last_completed: _Deployment | None = None
     steady: bool = False
     inactive_at: float | None = None
+    # the deployment-only settings the next deployment starts with (see DEPLOYMENT_SETTINGS)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def primary(self) -> _Deployment:
@@ -447,9 +468,15 @@ class EcsSimulation:
 
     # ---- services ---------------------------------------------------------------------------
 
-    def create_service(self, service: Any, backend: Any, now: float) -> None:
-        """Track a service moto just created: its first deployment starts now."""
+    def create_service(
+        self, service: Any, backend: Any, now: float, *, settings: dict[str, Any] | None = None
+    ) -> None:
+        """Track a service moto just created: its first deployment starts now.
+
+        ``settings``: the deployment-only members the request gave (see ``_deployment_settings``).
+        """
         s = _ServiceSim(service=service, backend=backend, seq=next(self._seq), deployments=[])
+        s.settings = dict(settings or {})
         self._services[s.seq] = s
         self._by_service[id(service)] = s
         self._new_deployment(s, now, task_definition=service.task_definition)
@@ -458,8 +485,20 @@ class EcsSimulation:
     def service_sim(self, service: Any) -> _ServiceSim | None:
         return self._by_service.get(id(service))
 
-    def update_service(self, s: _ServiceSim, now: float, *, new_deployment: bool) -> None:
-        """Apply an UpdateService: a new PRIMARY deployment, or a new desiredCount for the PRIMARY."""
+    def update_service(
+        self,
+        s: _ServiceSim,
+        now: float,
+        *,
+        new_deployment: bool,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply an UpdateService: a new PRIMARY deployment, or a new desiredCount for the PRIMARY.
+
+        ``settings``: deployment-only members the request gave; they take effect with the next
+        deployment, as in ECS.
+        """
+        s.settings.update(settings or {})
         if new_deployment:
             self._new_deployment(s, now, task_definition=s.service.task_definition)
         s.primary.desired_count = s.service.desired_count
@@ -490,7 +529,13 @@ class EcsSimulation:
         self._by_service.pop(id(s.service), None)
 
     def _new_deployment(
-        self, s: _ServiceSim, t: float, *, task_definition: str, reason: str = ""
+        self,
+        s: _ServiceSim,
+        t: float,
+        *,
+        task_definition: str,
+        reason: str = "",
+        settings: dict[str, Any] | None = None,
     ) -> _Deployment:
         d = _Deployment(
             id=_new_deployment_id(),
@@ -498,6 +543,7 @@ class EcsSimulation:
             created_at=t,
             updated_at=t,
             desired_count=s.service.desired_count,
+            settings=dict(s.settings if settings is None else settings),
         )
         d.rollout_state_reason = reason or f"ECS deployment {d.id} in progress."
         s.deployments.insert(0, d)
@@ -613,6 +659,7 @@ class EcsSimulation:
                 t,
                 task_definition=target.task_definition,
                 reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
+                settings=target.settings,
             )
             rollback.rollback = True
 
@@ -665,6 +712,8 @@ class EcsSimulation:
                     "networkConfiguration": service.network_configuration or None,
                     "rolloutState": d.rollout_state,
                     "rolloutStateReason": d.rollout_state_reason,
+                    # reported on the deployment only, never on the service
+                    **d.settings,
                 }
             )
         service.deployments = deployments
@@ -810,6 +859,51 @@ def _payload(result: ActionResult) -> dict[str, Any]:
     return payload
 
 
+# Service members ECS reports only on the deployments (controller.core.fields decides which).
+DEPLOYMENT_SETTINGS = tuple(
+    name for name, spec in SERVICE_REQUEST.items() if spec.reported is Reported.DEPLOYMENT
+)
+
+
+def _deployment_settings(self: EC2ContainerServiceResponse, cluster: Any) -> dict[str, Any]:
+    """The deployment-only members a CreateService/UpdateService gives, as ECS reports them.
+
+    ECS fills in its defaults (controller.core.fields), the namespace of a Service Connect
+    service that names none (the cluster's default), and a managed EBS volume's type.
+    """
+    given: dict[str, Any] = {}
+    for name in DEPLOYMENT_SETTINGS:
+        value = self._get_param(name)
+        if value is None:
+            continue
+        if name == "serviceConnectConfiguration":
+            value = _service_connect(value, cluster)
+        if name == "volumeConfigurations":
+            value = [_ebs_volume(v) for v in value]
+        given[name] = with_defaults(value, SERVICE_DEFAULTS, at=name)
+    return given
+
+
+def _service_connect(config: dict[str, Any], cluster: Any) -> dict[str, Any]:
+    if not config.get("enabled") or config.get("namespace"):
+        return with_service_connect_defaults(config)
+    # "any new services with Service Connect turned on that are created in the cluster are added
+    # as client services in the [cluster's default] namespace"
+    namespace = (getattr(cluster, "service_connect_defaults", None) or {}).get("namespace")
+    if not namespace:
+        raise InvalidParameterException(
+            "Service Connect namespace must be specified: the cluster has no default namespace."
+        )
+    return with_service_connect_defaults({**config, "namespace": namespace})
+
+
+def _ebs_volume(volume: dict[str, Any]) -> dict[str, Any]:
+    managed = volume.get("managedEBSVolume")
+    if not isinstance(managed, dict) or managed.get("volumeType"):
+        return volume
+    return {**volume, "managedEBSVolume": {**managed, "volumeType": "gp3"}}  # ECS's choice
+
+
 def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
     backend = self.ecs_backend
     cluster = backend._get_cluster(self._get_param("cluster", "default"))
@@ -818,6 +912,7 @@ def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
     if existing is not None and existing.status != "INACTIVE":
         raise InvalidParameterException("Creation of service was not idempotent.")
     task_definition = self._get_param("taskDefinition")
+    settings = _deployment_settings(self, cluster)
     deployment_controller = (self._get_param("deploymentController") or {}).get("type", "ECS")
     if task_definition and deployment_controller == "ECS":
         td = backend.describe_task_definition(task_definition)
@@ -850,7 +945,7 @@ def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
     if fargate and not service.platform_version:
         service.platform_version = "LATEST"
     if service.deployment_controller.get("type", "ECS") == "ECS" and service.task_definition:
-        _sim().create_service(service, backend, now)
+        _sim().create_service(service, backend, now, settings=settings)
     return result
 
 
@@ -872,6 +967,7 @@ def _update_service(self: EC2ContainerServiceResponse) -> ActionResult:
     network = _network_configuration(self._get_param("networkConfiguration"))
     if network is not None:
         service._validate_network(network)
+    settings = _deployment_settings(self, backend._get_cluster(service.cluster_name))
     # nothing below may fail
     if arn is not None:
         new_deployment |= arn != service.task_definition
@@ -903,7 +999,9 @@ def _update_service(self: EC2ContainerServiceResponse) -> ActionResult:
             setattr(service, attribute, value)
     s = _sim().service_sim(service)
     if s is not None:
-        _sim().update_service(s, _now(), new_deployment=new_deployment)
+        # a new Service Connect, volume or VPC Lattice configuration takes a new deployment
+        new_deployment |= any(s.settings.get(k) != v for k, v in settings.items())
+        _sim().update_service(s, _now(), new_deployment=new_deployment, settings=settings)
     return ActionResult({"service": service})
 
 
@@ -1063,9 +1161,44 @@ def _register_task_definition(self: EC2ContainerServiceResponse) -> ActionResult
             if td.network_mode == "awsvpc" and "containerPort" in mapping:
                 mapping.setdefault("hostPort", mapping["containerPort"])
     td.requires_attributes = [{"name": name} for name in _required_attributes(td)]
+    for name, spec in TASK_DEFINITION_REQUEST.items():
+        # members moto does not keep (enableFaultInjection, trustedExecutionConfiguration...)
+        value = self._get_param(name)
+        if spec.reported is Reported.SAME and value is not None and _kept(td, name) is None:
+            setattr(td, name, value)
+    # ECS answers with its defaults filled in (EFS rootDirectory "/", health check timings...)
+    td.container_definitions = with_defaults(
+        td.container_definitions, TASK_DEFINITION_DEFAULTS, at="containerDefinitions"
+    )
+    td.volumes = with_defaults(td.volumes, TASK_DEFINITION_DEFAULTS, at="volumes")
     if td.tags:
         _payload(result).setdefault("tags", td.tags)
     return result
+
+
+def _kept(td: Any, name: str) -> Any:
+    """What moto kept of the request member ``name`` (under its own or a snake_case name)."""
+    return getattr(td, name, getattr(td, xform_name(name), None))
+
+
+def _validate_container_defs(
+    memory: str | None,
+    container_definitions: list[dict[str, Any]],
+    requires_compatibilities: list[str] | None,
+) -> None:
+    """RegisterTaskDefinition's container checks, as ECS makes them.
+
+    moto also refuses an EC2 container with only memoryReservation; ECS accepts it: "If a
+    task-level memory value is not specified, you must specify a non-zero integer for one or both
+    of memory or memoryReservation in a container definition."
+    """
+    for cd in container_definitions:
+        if "name" not in cd:
+            raise TaskDefinitionMissingPropertyError("name")
+        if "image" not in cd:
+            raise TaskDefinitionMissingPropertyError("image")
+        if not memory and not cd.get("memory") and not cd.get("memoryReservation"):
+            raise TaskDefinitionMemoryError(cd["name"])
 
 
 def _required_attributes(td: Any) -> list[str]:
@@ -1178,6 +1311,9 @@ _PATCHES: dict[tuple[type, str], Any] = {
         "describe_task_definition",
     ): _describe_task_definition_backend,
     (FakeTargetGroup, "health_for"): _health_for,
+    (ecs_models.EC2ContainerServiceBackend, "_validate_container_defs"): staticmethod(
+        _validate_container_defs
+    ),
     **{
         (EC2ContainerServiceResponse, action): _counting_clusters(action)
         for action in _CLUSTER_ACTIONS
