@@ -125,7 +125,8 @@ def _parse_yaml(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(file, 1, f"invalid YAML: {e}")]
     if root is None:
         return Document(file, None, {(): 1}), []
-    builder = _Builder(file)
+    # an alias is written '*name': without a '*' no node can be reached twice
+    builder = _Builder(file, aliases="*" in text)
     try:
         value = builder.build(root, (), builder.lines, depth=0)
     except _Invalid as e:
@@ -148,7 +149,7 @@ def _parse_json(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         root = yaml.compose(text.replace("\t", " "), Loader=_Loader)
     except yaml.YAMLError:
         return Document(file, value, {(): 1}), []
-    builder = _Builder(file)
+    builder = _Builder(file, aliases=False)  # JSON has none
     if root is not None:
         # json.loads accepted it: the values come from json, only lines may be missing
         with contextlib.suppress(_Invalid):
@@ -211,10 +212,12 @@ class _Builder:
     alias added; past ``MAX_ALIAS_VALUES`` of them the file is refused.
     """
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, aliases: bool) -> None:
         self.file = file
         self.lines: dict[Path, int] = {}
         self.problems: list[Problem] = []
+        # whether the text may hold aliases, and the ids of the nodes built so far if it may
+        self._aliases = aliases
         self._built: set[int] = set()
         self._alias_values = 0
 
@@ -227,16 +230,8 @@ class _Builder:
         line = node.start_mark.line + 1
         if depth >= MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
             raise _Beyond(line, _too_deep())
-        if id(node) in self._built:
-            self._alias_values += 1
-            if self._alias_values > MAX_ALIAS_VALUES:
-                raise _Beyond(
-                    line,
-                    f"aliases expand to more than {MAX_ALIAS_VALUES:,} values "
-                    "(a YAML alias bomb?): write the values out",
-                )
-        else:
-            self._built.add(id(node))
+        if self._aliases:
+            self._count_alias(node, line)
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node)
         if isinstance(node, yaml.SequenceNode):
@@ -248,6 +243,19 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, lines, depth=depth)
         raise _Invalid(line, "unsupported YAML node")
+
+    def _count_alias(self, node: yaml.Node, line: int) -> None:
+        """Count ``node`` as a value an alias added when it was built before."""
+        if id(node) not in self._built:
+            self._built.add(id(node))
+            return
+        self._alias_values += 1
+        if self._alias_values > MAX_ALIAS_VALUES:
+            raise _Beyond(
+                line,
+                f"aliases expand to more than {MAX_ALIAS_VALUES:,} values "
+                "(a YAML alias bomb?): write the values out",
+            )
 
     def _mapping(
         self, node: yaml.MappingNode, path: Path, lines: dict[Path, int], *, depth: int
