@@ -184,6 +184,13 @@ def _new_deployment_id() -> str:
     return f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
 
 
+def _platform_family(task_definition: Any) -> str:
+    """The platformFamily Fargate reports: the task definition's operating system family."""
+    runtime = getattr(task_definition, "runtime_platform", None) or {}
+    family = runtime.get("operatingSystemFamily")
+    return "Linux" if family in (None, "LINUX") else str(family)
+
+
 def _circuit_breaker_threshold(desired: int) -> int:
     # ECS: "0.5 * desired task count", with a minimum of 3 and a maximum of 200.
     return min(200, max(3, math.ceil(0.5 * desired)))
@@ -338,7 +345,7 @@ class EcsSimulation:
             if fargate
             else None
         )
-        task.platform_family = "Linux" if fargate else None
+        task.platform_family = _platform_family(task_definition) if fargate else None
         task.cpu = task_definition.cpu
         task.memory = task_definition.memory
         task.created_at = _dt(now)
@@ -941,7 +948,11 @@ def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
         service.launch_type = None  # moto defaults it to EC2; ECS leaves it out with a strategy
     providers = {p.get("capacityProvider") for p in service.capacity_provider_strategy}
     fargate = service.launch_type == "FARGATE" or bool(providers & set(FARGATE_PROVIDERS))
-    service.platform_family = "Linux" if fargate else None
+    service.platform_family = (
+        _platform_family(backend.describe_task_definition(service.task_definition))
+        if fargate and service.task_definition
+        else None
+    )
     if fargate and not service.platform_version:
         service.platform_version = "LATEST"
     if service.deployment_controller.get("type", "ECS") == "ECS" and service.task_definition:

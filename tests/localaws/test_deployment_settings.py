@@ -172,3 +172,26 @@ def test_an_ec2_container_may_reserve_memory_without_a_hard_limit(ecs: Any, loca
             requiresCompatibilities=["EC2"],
             containerDefinitions=[{"name": "web", "image": "nginx"}],
         )
+
+
+def test_a_windows_service_on_fargate_reports_its_platform_family(
+    ecs: Any, network: Network, cluster: str
+) -> None:
+    windows = {"operatingSystemFamily": "WINDOWS_SERVER_2019_CORE", "cpuArchitecture": "X86_64"}
+    arn = register(ecs, "iis", "mcr.microsoft.com/windows/servercore/iis", runtimePlatform=windows)
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="iis",
+        taskDefinition=arn,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network.awsvpc(),
+    )
+
+    service = wait_for(lambda: describe(ecs, cluster, "iis"), steady, what="the service steady")
+
+    assert service["platformFamily"] == "WINDOWS_SERVER_2019_CORE"
+    (task,) = ecs.describe_tasks(
+        cluster=cluster, tasks=ecs.list_tasks(cluster=cluster)["taskArns"]
+    )["tasks"]
+    assert task["platformFamily"] == "WINDOWS_SERVER_2019_CORE"
