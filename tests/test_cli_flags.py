@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from controller.cli import build_parser
@@ -30,3 +34,15 @@ def test_durations_take_units() -> None:
         ["sync", "--repo", "x", "--poll-interval", "2m", "--parallel", "3"]
     )
     assert (args.poll_interval, args.parallel) == (120.0, 3)
+
+
+def test_a_malformed_author_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "controller", "sync", "--repo", str(tmp_path), "--author", "<x>"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "--author" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -18,7 +18,7 @@ from controller.core.pinning import AllowList
 from controller.core.plan import Action, ServicePlan, plan_invalid, plan_service
 from controller.core.report import format_json, format_markdown, format_text
 from controller.errors import ConfigError
-from controller.source.tree import load_path
+from controller.source.tree import load_path, read_regular
 from controller.status.records import STATUS_ROOT, ServiceStatus
 
 EXIT_IN_SYNC = 0
@@ -78,11 +78,13 @@ def recorded_digests(root: Path) -> dict[str, str]:
     without status files (a separate status branch) just describes every revision.
     """
     known: dict[str, str] = {}
+    folders = [root / ".ecs-gitops", root / STATUS_ROOT]
+    if any(folder.is_symlink() for folder in folders):
+        return known  # a checkout's status is trusted only where it really is
     for path in sorted((root / STATUS_ROOT).glob("*/*.yaml")):
-        try:
-            status = ServiceStatus.from_yaml(path.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            continue  # unreadable: describing the revision is the safe answer
+        # a link, FIFO or giant (a pull request can add any) is never read: describe instead
+        text = None if path.parent.is_symlink() else read_regular(path)
+        status = ServiceStatus.from_yaml(text) if text is not None else None
         for revision in status.revisions if status is not None else ():
             known[revision.taskDefinitionArn] = revision.digest
     return known

@@ -140,7 +140,10 @@ class ConfigRepository:
         self._workdir = Path(workdir) if workdir is not None else default_workdir(url)
         # Only a folder we chose ourselves may be wiped without our marker in it.
         self._chosen_by_us = workdir is None
-        self._author = parse_author(author)
+        try:
+            self._author = parse_author(author)
+        except ValueError as e:
+            raise GitError(f"--author: {e}", retryable=False) from e
         self._push_attempts = push_attempts
         self._network_timeout = network_timeout
         self._sleep = sleep

@@ -112,6 +112,23 @@ def _points_to_folder(entry: os.DirEntry[str]) -> bool:
         return False  # a dangling link: nothing there to be a folder
 
 
+def read_regular(path: Path) -> str | None:
+    """The text of ``path`` if it is a regular UTF-8 file within the size limit, else None.
+
+    For files the controller reads beside the manifests (a checkout's status files): a link,
+    FIFO, device or giant is never read, exactly as for a manifest.
+    """
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        found = _read_file(folder, path.name, path.name)
+    finally:
+        os.close(folder)
+    return found if isinstance(found, str) else None
+
+
 def _read_file(folder: int, name: str, path: str) -> str | Problem:
     """The text of a regular file, or why it is not read: no links, FIFOs, devices or giants."""
     try:

@@ -138,3 +138,18 @@ def test_unknown_selection_is_an_error(repo: Path, aws_env: dict[str, str]) -> N
     assert done.returncode == 1
     assert done.stderr.startswith("ecs-gitops plan: ")
     assert "Traceback" not in done.stderr
+
+
+def test_plan_never_reads_a_status_file_that_is_a_link_or_a_fifo(
+    repo: Path, aws_env: dict[str, str]
+) -> None:
+    # a pull request can add anything under .ecs-gitops/: plan must neither hang nor read it
+    status = repo / ".ecs-gitops" / "status" / "staging"
+    status.mkdir(parents=True)
+    (status / "web.yaml").symlink_to("/dev/zero")
+    os.mkfifo(status / "api.yaml")
+
+    result = plan(repo, aws_env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
