@@ -466,7 +466,13 @@ def _reconcile_service(
             and previous.desiredState == fingerprint
         ):
             # keep what the last deploy said, so that an unchanged pass rewrites nothing
-            kept = replace(base.outcome, message=previous.message, details=previous.details or {})
+            kept = replace(
+                base.outcome,
+                message=previous.message,
+                details=previous.details or {},
+                # a job has no live service: the revision it ran is the one its status records
+                task_definition_arn=base.outcome.task_definition_arn or previous.taskDefinitionArn,
+            )
             return replace(base, outcome=kept)
         return base
     if marker is not None and marker.desiredState in (None, fingerprint):

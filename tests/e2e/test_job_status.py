@@ -24,11 +24,6 @@ def ws(tmp_path: Path, local_aws: LocalAws) -> Iterator[Workspace]:
     yield publish(DATA / "strategies-repo", tmp_path, {"SUBNET": subnet, "SECURITY_GROUP": group})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile: an in-sync job keeps the status's taskDefinitionArn only once "
-    "_reconcile_service falls back to previous.taskDefinitionArn (a job has no live service)",
-)
 def test_a_pass_with_nothing_changed_after_a_job_ran_keeps_its_status_and_commits_nothing(
     ws: Workspace,
 ) -> None:
