@@ -525,7 +525,8 @@ class ConfigRepository:
                     git.log(
                         "--no-renames",
                         "--name-only",
-                        f"--format=%x1e%H%x1f%an%x1f%ae%x1f%(trailers:key={TRAILER},valueonly,separator=%x2c)",
+                        "--format=%x1e%H%x1f%an%x1f%ae%x1f%s%x1f"
+                        f"%(trailers:key={TRAILER},valueonly,separator=%x2c)",
                         span,
                         "--",
                         STATUS_DIR,
@@ -537,8 +538,10 @@ class ConfigRepository:
             name, email = self._author
             for record in out.split("\x1e")[1:]:
                 header, _, names = record.partition("\n")
-                sha, author, address, trailer = [*header.split("\x1f"), "", "", ""][:4]
-                ours = (author, address) == (name, email) and bool(trailer.strip())
+                sha, author, address, subject, trailer = [*header.split("\x1f"), "", "", "", ""][:5]
+                # status commits of versions before the trailer: the author and their subject
+                legacy = subject.startswith("status: ") and not trailer
+                ours = (author, address) == (name, email) and (bool(trailer.strip()) or legacy)
                 for path in filter(None, (n.strip() for n in names.splitlines())):
                     if path in decided:
                         continue  # newest first: a later change already decided this file

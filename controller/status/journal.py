@@ -72,8 +72,12 @@ class Journal:
                     raise ValueError(f"it names {entry.key!r}")
             except (OSError, ValueError, TypeError) as e:
                 aside = path.with_name(path.name + ".unreadable")
-                path.replace(aside)
-                self.unreadable[key] = f"{type(e).__name__}: {e}; set aside as {aside}"
+                try:
+                    path.replace(aside)
+                    where = f"set aside as {aside}"
+                except OSError as moved:
+                    where = f"left in place: {moved.strerror or moved}"
+                self.unreadable[key] = f"{type(e).__name__}: {e}; {where}"
                 continue
             found[entry.key] = entry
         return found

@@ -491,3 +491,36 @@ def test_pushing_status_to_a_checked_out_branch_says_what_to_do(tmp_path: Path) 
         {".ecs-gitops/status/staging/web.yaml": "result: Synced\n"}, message="s"
     )
     assert git(checkout, "show", "status:.ecs-gitops/status/staging/web.yaml") == "result: Synced"
+
+
+def test_foreign_status_files_are_those_last_changed_by_anyone_but_the_controller(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    author = Author(remote, tmp_path / "dev")
+    repo = ConfigRepository(url=str(remote), workdir=tmp_path / "work")
+    repo.pull()
+    web, api, job = (f".ecs-gitops/status/staging/{n}.yaml" for n in ("web", "api", "job"))
+    repo.commit_status({web: "ours\n", api: "ours\n"}, message="status: 2 Synced")
+    author.write({api: "edited by hand\n"}, "api: mark it synced")
+    # a status commit of a version before the trailer: the controller's author and subject
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "ecs-gitops")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "ecs-gitops@localhost")
+    author.write({job: "older controller\n"}, "status: 1 Synced")
+    # the same identity without the status subject or the trailer is not the controller
+    author.write({web: "forged\n"}, "web: looks like ecs-gitops")
+    repo.pull()
+
+    current = repo.read_status()
+    foreign = repo.foreign_status_files(current)
+
+    assert sorted(foreign) == [api, web]
+    assert "Dev <dev@example.com>" in foreign[api]
+    # the controller rewriting a file makes it its own again, and a later pass reads only
+    # the new history (the verdicts are kept next to the clone)
+    repo.commit_status({api: "ours again\n"}, message="status: 1 Synced")
+    repo.pull()
+    assert sorted(repo.foreign_status_files(repo.read_status())) == [web]
+    author.write({web: None}, "delete web's status: deleting is always allowed")
+    repo.pull()
+    assert repo.foreign_status_files(repo.read_status()) == {}
