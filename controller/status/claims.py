@@ -116,6 +116,11 @@ class Claims:
                 self._lock.release()
                 try:
                     answers = self._push(batch)
+                except Exception:
+                    # every rollout of the batch waits for an answer: a bug here must not hang
+                    # them; the claim only guards against a second controller
+                    log.exception("claiming %s: unexpected error", ", ".join(sorted(batch)))
+                    answers = dict.fromkeys(batch)
                 finally:
                     self._lock.acquire()
                     self._pushing = False
