@@ -28,7 +28,13 @@ from controller.core.model import DesiredService, Environment, RepoState, Strate
 from controller.core.outcome import Outcome, Result
 from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
-from controller.core.plan import Action, LiveService, ServicePlan, plan_service
+from controller.core.plan import (
+    Action,
+    LiveService,
+    ServicePlan,
+    last_applied_state,
+    plan_service,
+)
 from controller.core.scope import touched_keys
 from controller.core.secrets import mask_text
 from controller.errors import EcsGitopsError, GitError
@@ -210,7 +216,13 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         return line
 
     prerequisites = _prerequisites(state, keys)
-    plans = {key: plan_service(state.services[key], live[key]) for key in keys if key in live}
+    plans = {
+        key: plan_service(
+            state.services[key], live[key], applied_state=last_applied_state(tree.statuses.get(key))
+        )
+        for key in keys
+        if key in live
+    }
     if options.render_cache.changed:
         # saved once planned, so that the digests computed on the way are kept with the services
         save_render_cache(options.render_cache, cache_file)
@@ -445,7 +457,7 @@ def _reconcile_service(
         # ECS moved while the superseded rollout finished: decide on what is live now
         known = {r.taskDefinitionArn: r.digest for r in previous.revisions} if previous else {}
         live = fetch_live([desired], known_digests=known)[key]
-        plan = plan_service(desired, live)
+        plan = plan_service(desired, live, applied_state=last_applied_state(previous))
     if desired.deploy.strategy is Strategy.RUN_TASK:
         plan = _job_plan(plan, previous=previous, fingerprint=fingerprint)
     live_arn = (live.service or {}).get("taskDefinition")

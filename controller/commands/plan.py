@@ -15,11 +15,17 @@ from controller.aws.accounts import refused_environments
 from controller.aws.live import fetch_live
 from controller.core.model import Problem, RepoState
 from controller.core.pinning import AllowList
-from controller.core.plan import Action, ServicePlan, plan_invalid, plan_service
+from controller.core.plan import (
+    Action,
+    ServicePlan,
+    last_applied_state,
+    plan_invalid,
+    plan_service,
+)
 from controller.core.report import format_json, format_markdown, format_text
 from controller.errors import ConfigError
 from controller.source.tree import load_path, read_regular
-from controller.status.records import STATUS_ROOT, ServiceStatus
+from controller.status.records import STATUS_ROOT, ServiceStatus, key_of
 
 EXIT_IN_SYNC = 0
 EXIT_ERROR = 1
@@ -34,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if not keys:
         raise ConfigError(f"plan {args.path}: no service matches --only {args.only}")
     allow = AllowList(accounts=tuple(args.allowed_accounts), clusters=tuple(args.allowed_clusters))
-    plans = build_plans(state, keys, known_digests=recorded_digests(Path(args.path)), allow=allow)
+    statuses = recorded_statuses(Path(args.path))
+    plans = build_plans(
+        state, keys, known_digests=digests_of(statuses), statuses=statuses, allow=allow
+    )
     problems = unattached_problems(state, only=args.only)
     print(_FORMATS[args.format](plans, problems=problems), end="")
     return exit_code(plans, problems=problems)
@@ -45,11 +54,14 @@ def build_plans(
     keys: list[str],
     *,
     known_digests: Mapping[str, str] | None = None,
+    statuses: Mapping[str, ServiceStatus] | None = None,
     allow: AllowList | None = None,
 ) -> list[ServicePlan]:
     """The plan of every selected service: invalid ones from their problems, valid ones from AWS.
 
     ``known_digests`` (task definition ARN -> content digest) spares describing revisions.
+    ``statuses`` (ENV/SERVICE -> status file) say which desired state was last applied, against
+    which the members ECS never reports back are judged (none without a status file).
     Services of an environment the allow-lists refuse are not looked up: their plan says why.
     """
     selected = [state.services[key] for key in keys if key in state.services]
@@ -59,7 +71,8 @@ def build_plans(
     plans: list[ServicePlan] = []
     for key in keys:
         if key in live:
-            plans.append(plan_service(state.services[key], live[key]))
+            applied = last_applied_state((statuses or {}).get(key))
+            plans.append(plan_service(state.services[key], live[key], applied_state=applied))
         elif key in state.services:
             reason = refused[key.split("/")[0]]
             # the same check sync makes; plan only says so and looks no further
@@ -71,23 +84,41 @@ def build_plans(
     return plans
 
 
-def recorded_digests(root: Path) -> dict[str, str]:
-    """Task definition ARN -> content digest, as the status files in the checkout record them.
+def recorded_statuses(root: Path) -> dict[str, ServiceStatus]:
+    """ENV/SERVICE -> the status file the checkout holds for it (unreadable ones left out).
 
-    Revisions are immutable, so a recorded pair spares a DescribeTaskDefinition. A checkout
-    without status files (a separate status branch) just describes every revision.
+    A checkout without status files (a separate status branch) gives none.
     """
-    known: dict[str, str] = {}
+    found: dict[str, ServiceStatus] = {}
     folders = [root / ".ecs-gitops", root / STATUS_ROOT]
     if any(folder.is_symlink() for folder in folders):
-        return known  # a checkout's status is trusted only where it really is
+        return found  # a checkout's status is trusted only where it really is
     for path in sorted((root / STATUS_ROOT).glob("*/*.yaml")):
-        # a link, FIFO or giant (a pull request can add any) is never read: describe instead
+        # a link, FIFO or giant (a pull request can add any) is never read: as if absent
         text = None if path.parent.is_symlink() else read_regular(path)
         status = ServiceStatus.from_yaml(text) if text is not None else None
-        for revision in status.revisions if status is not None else ():
-            known[revision.taskDefinitionArn] = revision.digest
-    return known
+        key = key_of(path.relative_to(root).as_posix())
+        if status is not None and key is not None:
+            found[key] = status
+    return found
+
+
+def digests_of(statuses: Mapping[str, ServiceStatus]) -> dict[str, str]:
+    """Task definition ARN -> content digest, as status files record them.
+
+    Revisions are immutable, so a recorded pair spares a DescribeTaskDefinition; a revision no
+    status records is described.
+    """
+    return {
+        revision.taskDefinitionArn: revision.digest
+        for status in statuses.values()
+        for revision in status.revisions
+    }
+
+
+def recorded_digests(root: Path) -> dict[str, str]:
+    """Task definition ARN -> content digest, as the status files in the checkout record them."""
+    return digests_of(recorded_statuses(root))
 
 
 def unattached_problems(state: RepoState, *, only: str | None) -> list[Problem]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
+from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.model import DesiredService, JsonDict, Problem, Strategy
+from controller.core.outcome import Result
 
 
 class Action(StrEnum):
@@ -95,15 +97,57 @@ class ServicePlan:
         return bool(self.task_definition_changes) or self.action in (Action.CREATE, Action.RUN)
 
 
-def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
+class StatusRecord(Protocol):
+    """What planning reads of a service's status file (``controller.status.records``)."""
+
+    @property
+    def result(self) -> Result: ...
+
+    @property
+    def desiredState(self) -> str | None: ...  # the status file's own key (camelCase)
+
+
+# The applied state of a status that does not say which desired state is live (OutOfSync,
+# RolledBack, Failed...): no fingerprint equals it, so what ECS never reports is sent again.
+UNKNOWN_APPLIED_STATE = "unknown"
+
+
+def last_applied_state(status: StatusRecord | None) -> str | None:
+    """The fingerprint of the desired state a status file says was applied, for ``plan_service``.
+
+    A Synced status names it (``desiredState``). Without a status file there is nothing to
+    compare with (None). Any other status does not prove its desired state live: an OutOfSync
+    one records the state it left unapplied, and a rollback restores the task definition and
+    desired count only, so it is ``UNKNOWN_APPLIED_STATE``.
+    """
+    if status is None:
+        return None
+    if status.result is Result.SYNCED and status.desiredState:
+        return status.desiredState
+    return UNKNOWN_APPLIED_STATE
+
+
+def plan_service(
+    desired: DesiredService, live: LiveService, *, applied_state: str | None = None
+) -> ServicePlan:
     """Decide what one valid service needs, from what git wants and what AWS has.
 
     run-task services are jobs: they RUN when the newest live revision of their family is
     missing or differs. Other services are CREATEd when absent, REPLACEd when a field
     UpdateService cannot change differs, UPDATEd when anything else differs.
+
+    Service members DescribeServices never returns (``monitoring``, ``gatewayConnectors``) are
+    judged by ``applied_state``, the fingerprint of the desired state last applied (see
+    ``last_applied_state``): when it differs from the current desired state, each such member git
+    sets is a change; None (no status file: a new service, a checkout without status) is none.
     """
     # diff builds the FieldChange values defined above: importing it at the top would be a cycle.
-    from controller.core.diff import diff_autoscaling, diff_service, diff_task_definition
+    from controller.core.diff import (
+        diff_autoscaling,
+        diff_service,
+        diff_task_definition,
+        diff_unreported,
+    )
 
     digest = desired.digest
     live_task_definition = None
@@ -125,6 +169,12 @@ def plan_service(desired: DesiredService, live: LiveService) -> ServicePlan:
     service_changes = diff_service(
         desired.service, live.service, autoscaled=desired.scalable_target is not None
     )
+    if applied_state is not None:
+        service_changes += diff_unreported(
+            desired.service,
+            applied_state=applied_state,
+            desired_state=desired_state_fingerprint(desired),
+        )
     autoscaling_changes = diff_autoscaling(
         desired.scalable_target,
         desired.scaling_policies,

@@ -1,17 +1,30 @@
-"""Planning one service: create, update, replace, run, in sync, invalid; and the digest."""
+"""Planning one service: create, update, replace, run, in sync, invalid; the digest; and the
+service members ECS never reports back, judged by the desired state last applied."""
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from controller.core.diff import NOT_REPORTED
 from controller.core.digest import DIGEST_TAG, task_definition_digest
+from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.model import DeploySpec, DesiredService, Environment, Problem, Strategy
-from controller.core.plan import Action, FieldChange, LiveService, plan_invalid, plan_service
+from controller.core.outcome import Result
+from controller.core.plan import (
+    UNKNOWN_APPLIED_STATE,
+    Action,
+    FieldChange,
+    LiveService,
+    last_applied_state,
+    plan_invalid,
+    plan_service,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "aws"
 STAGING = Environment(name="staging", cluster="staging", region="eu-west-1")
@@ -173,3 +186,89 @@ def test_digest_changes_with_content_and_is_in_the_plan() -> None:
     assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
     assert task_definition_digest(changed) != digest
     assert plan_service(desired(), live()).digest == digest
+
+
+MONITORING = {
+    "metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 20}]
+}
+GATEWAY = [{"portName": "http", "healthCheck": {"healthCheckPath": "/health"}}]
+
+
+def unreporting(**members: Any) -> DesiredService:
+    """The web service with members DescribeServices never returns (monitoring...)."""
+    wanted = desired()
+    assert wanted.service is not None
+    wanted.service.update(members)
+    return wanted
+
+
+@pytest.mark.parametrize(
+    ("member", "value"), [("monitoring", MONITORING), ("gatewayConnectors", GATEWAY)]
+)
+def test_an_unreported_member_is_a_change_when_git_moved_on_from_the_applied_state(
+    member: str, value: Any
+) -> None:
+    plan = plan_service(unreporting(**{member: value}), live(), applied_state="sha256:before")
+    assert plan.action is Action.UPDATE
+    assert plan.service_changes == (FieldChange(member, NOT_REPORTED, value),)
+    assert not plan.needs_new_task_definition
+
+
+def test_an_unreported_member_is_in_sync_when_its_desired_state_was_applied() -> None:
+    wanted = unreporting(monitoring=MONITORING, gatewayConnectors=GATEWAY)
+    applied = desired_state_fingerprint(wanted)
+    assert plan_service(wanted, live(), applied_state=applied).action is Action.IN_SYNC
+
+
+def test_an_unreported_member_is_no_drift_without_a_recorded_state() -> None:
+    # a new service's first pass, or a pull-request checkout without status files
+    wanted = unreporting(monitoring=MONITORING)
+    assert plan_service(wanted, live()).action is Action.IN_SYNC
+    assert plan_service(wanted, live(), applied_state=None).action is Action.IN_SYNC
+
+
+def test_unreported_members_join_the_other_changes_of_an_update() -> None:
+    plan = plan_service(
+        unreporting(monitoring=MONITORING), live(desiredCount=5), applied_state="sha256:before"
+    )
+    assert plan.service_changes == (
+        FieldChange("desiredCount", 5, 2),
+        FieldChange("monitoring", NOT_REPORTED, MONITORING),
+    )
+
+
+def test_a_service_without_unreported_members_ignores_the_applied_state() -> None:
+    assert plan_service(desired(), live(), applied_state="sha256:before").action is Action.IN_SYNC
+
+
+@dataclass(frozen=True)
+class Status:
+    result: Result
+    desiredState: str | None
+
+
+@pytest.mark.parametrize(
+    ("status", "applied"),
+    [
+        (None, None),
+        (Status(Result.SYNCED, "sha256:abc"), "sha256:abc"),
+        # an OutOfSync status records the state it left unapplied; a rollback restores the
+        # task definition and desired count, not monitoring: neither says what ECS holds
+        (Status(Result.OUT_OF_SYNC, "sha256:abc"), UNKNOWN_APPLIED_STATE),
+        (Status(Result.ROLLED_BACK, "sha256:abc"), UNKNOWN_APPLIED_STATE),
+        (Status(Result.FAILED, "sha256:abc"), UNKNOWN_APPLIED_STATE),
+        (Status(Result.SYNCED, None), UNKNOWN_APPLIED_STATE),
+    ],
+)
+def test_the_last_applied_state_is_a_synced_status_s_desired_state(
+    status: Status | None, applied: str | None
+) -> None:
+    assert last_applied_state(status) == applied
+
+
+def test_an_unknown_applied_state_sends_unreported_members_again() -> None:
+    wanted = unreporting(monitoring=MONITORING)
+    unknown = last_applied_state(Status(Result.OUT_OF_SYNC, desired_state_fingerprint(wanted)))
+    assert plan_service(wanted, live(), applied_state=unknown).service_changes == (
+        FieldChange("monitoring", NOT_REPORTED, MONITORING),
+    )
