@@ -464,11 +464,11 @@ class ConfigRepository:
             raise git_error(f"compare {old} with {new}", e, url=self._url) from e
         return {p for p in str(out).split("\0") if p}
 
-    def read_status(self) -> dict[str, str]:
+    def read_status(self, paths: Sequence[str] = ()) -> dict[str, str]:
         """The files under ``.ecs-gitops/`` on the status branch tip as last fetched.
 
         Keys are paths relative to the repository root (``.ecs-gitops/...``), exactly what
-        ``commit_status`` takes; values are the files' text.
+        ``commit_status`` takes; values are the files' text. With ``paths``, only those.
         """
         tip = self._tip(self._status_branch)
         if tip is None:
@@ -476,7 +476,9 @@ class ConfigRepository:
         git = self._git()
         action = f"read {STATUS_DIR}/ on {self._status_branch}"
         try:
-            listing = str(git.ls_tree("-r", "-z", "--full-tree", tip, "--", STATUS_DIR))
+            listing = str(
+                git.ls_tree("-r", "-z", "--full-tree", tip, "--", *(paths or (STATUS_DIR,)))
+            )
             blobs = []
             for entry in filter(None, listing.split("\0")):
                 meta, path = entry.split("\t", 1)
@@ -612,7 +614,9 @@ class ConfigRepository:
         self._git()
         for attempt in range(1, self._push_attempts + 1):
             if recheck is not None:
-                wanted = {status_path(p): t for p, t in recheck(self.read_status()).items()}
+                # only the files the commit writes: a claim of 1 service of 1,000 reads 1
+                at_tip = self.read_status(paths=[status_path(p) for p in changes])
+                wanted = {status_path(p): t for p, t in recheck(at_tip).items()}
                 if not wanted:
                     return None
             parent = self._tip(self._status_branch)

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from controller.core.outcome import Result
 from controller.errors import EcsGitopsError
-from controller.status.records import ServiceStatus, StatusTree, status_path
+from controller.status.records import ServiceStatus, status_path
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +133,12 @@ class Claims:
         refused: dict[str, str] = {}
 
         def recheck(files: Mapping[str, str]) -> dict[str, str | None]:
-            statuses = StatusTree.parse(files).statuses
             refused.clear()
             for key in batch:
-                reason = held_elsewhere(statuses.get(key), me=me, now=self._now())
+                # only the batch's own files are parsed: a pass may claim 1 of 1,000 services
+                text = files.get(status_path(key))
+                found = ServiceStatus.from_yaml(text) if text is not None else None
+                reason = held_elsewhere(found, me=me, now=self._now())
                 if reason is not None:
                     refused[key] = reason
             return {
