@@ -37,7 +37,7 @@ from controller.core.plan import (
 )
 from controller.core.scope import touched_keys
 from controller.core.secrets import mask_text
-from controller.errors import EcsGitopsError, GitError
+from controller.errors import ConfigError, EcsGitopsError, GitError
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
 from controller.source.tree import read_tree
@@ -171,6 +171,11 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         overlay({p: t for p, t in fetched.items() if p not in foreign}, unpushed)
     )
     keys = state.select(options.only)
+    if options.only and not keys and not _known(options.only, tree):
+        raise ConfigError(
+            f"--only {options.only}: no such environment or service at {head[:12]} "
+            "(nor a removed one with a status file)"
+        )
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
     under_way = _rollouts_under_way(journal, tree)
     # what could not be read next to the clone is said, in the log and in the status
@@ -198,6 +203,10 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
     )
     report = PassReport(commit=head, warnings=damaged)
+    # what belongs to no single service (a folder ECS would refuse, a stray file) is said too;
+    # it deploys nothing, so it fails no service (validate is where it fails)
+    for problem in state.unattached_problems(options.only):
+        options.report(f"  not deployed: {problem}")
 
     # before any other AWS call: nothing of a refused environment is read, planned or deployed
     refused = _refusals(state, keys, allow=options.allow, report=options.report)
@@ -317,6 +326,12 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             ) from e
     pending.clear()
     return report
+
+
+def _known(only: str, tree: StatusTree) -> bool:
+    """Whether ``--only`` names something the status remembers (a folder removed since)."""
+    only = only.strip("/")
+    return any(key == only or key.split("/", 1)[0] == only for key in tree.statuses)
 
 
 def _masking(report: Callable[[str], None]) -> Callable[[str], None]:

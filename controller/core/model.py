@@ -140,6 +140,16 @@ class RepoState:
     invalid: Mapping[str, tuple[Problem, ...]]
     problems: tuple[Problem, ...]
 
+    def unattached_problems(self, only: str | None = None) -> list[Problem]:
+        """Problems that belong to no single service (a broken environment.yaml, a stray file,
+        a folder whose name ECS would refuse). With ``--only``, those in its environment."""
+        attached = {problem for problems in self.invalid.values() for problem in problems}
+        problems = [p for p in self.problems if p not in attached]
+        if only:
+            env = only.strip("/").split("/", 1)[0]
+            problems = [p for p in problems if p.file.startswith(f"{env}/")]
+        return sorted(problems)
+
     def select(self, only: str | None) -> list[str]:
         """Service keys matching an ``--only ENV[/SERVICE]`` selection (valid and invalid)."""
         keys = sorted({*self.services, *self.invalid})

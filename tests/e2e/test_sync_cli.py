@@ -383,3 +383,21 @@ def test_a_service_the_controller_creates_carries_its_folders_owner_tag(
     # and the tag is the controller's business: the next pass sees nothing to change
     again = synced(workspace)
     assert "Synced (in-sync" in again.stdout
+
+
+def test_only_naming_nothing_is_an_error_not_an_empty_pass(workspace: Workspace) -> None:
+    result = workspace.sync("--only", "staging/nothing")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "--only staging/nothing: no such environment or service" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sync_says_what_belongs_to_no_service(workspace: Workspace) -> None:
+    workspace.write("production/web/deploy.yaml", "strategy: rolling\n")
+    workspace.commit_and_push("a service in a folder that is no environment yet")
+
+    result = workspace.sync()
+
+    assert result.returncode == 0, result.stdout + result.stderr  # the others are fine
+    assert "not deployed: production/web/deploy.yaml:1:" in result.stdout, result.stdout
