@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.documents import Path
+from controller.core.limits import MAX_VARIABLE_VALUES
 
 TARGET_GROUP_ARN = "<+targetGroupArn>"
 IMAGE = "image"
@@ -44,6 +45,8 @@ class Resolution:
     problems: list[tuple[Path, str]] = field(default_factory=list)
     # paths where <+targetGroupArn> was left for the blue-green rollout to fill
     target_group_paths: list[Path] = field(default_factory=list)
+    # values list and mapping variables added so far (bounded: see MAX_VARIABLE_VALUES)
+    added: int = 0
 
 
 def resolve(value: Any, scope: Scope) -> Resolution:
@@ -68,6 +71,19 @@ def _string(text: str, path: Path, scope: Scope, result: Resolution) -> Any:
     if whole is not None and whole.group("name") is not None:
         # The whole scalar is one ${name}: keep the variable's type.
         found, value = _lookup(whole.group("name"), path, scope, result)
+        if found and isinstance(value, dict | list):
+            if result.added > MAX_VARIABLE_VALUES:
+                return text  # over the bound already, and said once
+            result.added += _count(value, MAX_VARIABLE_VALUES + 1)
+            if result.added > MAX_VARIABLE_VALUES:
+                result.problems.append(
+                    (
+                        path,
+                        f"list and mapping variables expand to more than "
+                        f"{MAX_VARIABLE_VALUES:,} values in this file",
+                    )
+                )
+                return text
         return value if found else text
 
     def replace(match: re.Match[str]) -> str:
@@ -119,6 +135,19 @@ def _lookup(name: str, path: Path, scope: Scope, result: Resolution) -> tuple[bo
         message += f"; did you mean '{close[0]}'?"
     result.problems.append((path, message))
     return False, None
+
+
+def _count(value: Any, limit: int) -> int:
+    """How many values ``value`` holds (itself included), counting no further than ``limit``."""
+    seen, stack = 0, [value]
+    while stack and seen < limit:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return seen
 
 
 def _as_text(value: Any) -> str:

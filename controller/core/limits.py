@@ -28,6 +28,9 @@ MAX_DEPTH = 64
 """Lists and mappings nested deeper than this are refused."""
 MAX_ALIAS_VALUES = 10_000
 """Values that YAML aliases (``*name``, ``<<: *name``) may add to a file, all aliases together."""
+MAX_VARIABLE_VALUES = 10_000
+"""Values that ``${name}`` variables standing for a list or mapping may add to one file's
+rendering, all uses together: a big variable used in many places is an alias bomb too."""
 MAX_INTEGER_DIGITS = 32
 """Digits of one integer literal; AWS's largest integers (Long) have 19."""
 

@@ -92,7 +92,7 @@ def test_serviceName_in_the_file_is_kept_and_names_the_autoscaling_resource() ->
 
 def test_run_task_job_gets_cluster_and_no_task_definition() -> None:
     job = render(key="staging/job")
-    assert job.run_task == {"launchType": "FARGATE", "count": 1, "cluster": "staging"}
+    assert job.run_task == {"launchType": "EC2", "count": 1, "cluster": "staging"}
     assert job.service is None
     assert job.task_definition["containerDefinitions"][0]["image"] == "busybox:1.36"
     assert as_requests(job) == {"taskDefinition": job.task_definition, "runTask": job.run_task}
@@ -220,3 +220,20 @@ def test_seed_manifests_render_unchanged_apart_from_placeholders() -> None:
         "count": 1,
         "cluster": "production",
     }
+
+
+def test_a_big_variable_used_many_times_is_bounded_like_an_alias_bomb() -> None:
+    big = [{"name": f"V{n}", "value": "x"} for n in range(1_000)]
+    document = {"containerDefinitions": [{"environment": "${big}"} for _ in range(100)]}
+
+    resolution = resolve(document, Scope(variables={"big": big}))
+
+    # the first uses expand; the one past the bound is refused at its path (said once), and
+    # it and every later use are left as written
+    ((path, message),) = resolution.problems
+    assert path[:2] == ("containerDefinitions", 3)  # 3,001 values a use: the fourth crosses
+    assert "expand to more than 10,000 values" in message
+    assert resolution.value["containerDefinitions"][99]["environment"] == "${big}"
+    # a variable of ordinary size is used as often as wanted
+    small = resolve(document, Scope(variables={"big": big[:10]}))
+    assert not small.problems
