@@ -134,6 +134,12 @@ class EcsApi:
         with aws_errors(f"tag service {arn}"):
             self.ecs.tag_resource(resourceArn=arn, tags=list(tags))
 
+    def untag_service(self, *, arn: str, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        with aws_errors(f"untag service {arn}"):
+            self.ecs.untag_resource(resourceArn=arn, tagKeys=list(keys))
+
     # -- tasks ---------------------------------------------------------------------------
 
     def run_task(self, request: JsonDict) -> list[JsonDict]:

@@ -15,6 +15,7 @@ from typing import Any
 from controller.core.health import HealthStatus, deployment_health, settled
 from controller.core.outcome import Outcome, Result
 from controller.core.ownership import with_owner
+from controller.core.plan import ServicePlan
 from controller.strategies.base import (
     PhasedRollout,
     heartbeat,
@@ -37,6 +38,15 @@ PREPARE, APPLY, WAIT, VERIFY, AUTOSCALING, ROLLBACK, ROLLBACK_WAIT, SETTLE = (
     "rollback-wait",
     "settle",
 )
+
+
+def removed_tags(plan: ServicePlan) -> list[str]:
+    """Keys of the service tags the plan removes (``tags[team]: web -> (unset)``)."""
+    return [
+        change.path[len("tags[") : -1]
+        for change in plan.service_changes
+        if change.path.startswith("tags[") and change.path.endswith("]") and change.new is None
+    ]
 
 
 class RollingRollout(PhasedRollout):
@@ -142,6 +152,8 @@ class RollingRollout(PhasedRollout):
             p.deployment_id = primary_deployment_id(service)  # changed: a failure must undo it
             if request.get("tags"):
                 ctx.api.tag_service(arn=str(service["serviceArn"]), tags=request["tags"])
+            # TagResource only adds: a tag git removed is removed by its own call
+            ctx.api.untag_service(arn=str(service["serviceArn"]), keys=removed_tags(ctx.plan))
         p.deployment_id = primary_deployment_id(service)
         p.phase = WAIT
         return None

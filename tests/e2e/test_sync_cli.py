@@ -401,3 +401,24 @@ def test_sync_says_what_belongs_to_no_service(workspace: Workspace) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr  # the others are fine
     assert "not deployed: production/web/deploy.yaml:1:" in result.stdout, result.stdout
+
+
+def test_a_tag_removed_in_git_is_removed_from_the_service_once(workspace: Workspace) -> None:
+    with (workspace.clone / "staging/web/service.yaml").open("a") as service:
+        service.write("tags:\n  - {key: team, value: web}\n  - {key: cost, value: shop}\n")
+    workspace.commit_and_push("web: two tags")
+    synced(workspace)
+    workspace.replace("staging/web/service.yaml", "  - {key: cost, value: shop}\n", "")
+    workspace.commit_and_push("web: the cost tag goes")
+
+    synced(workspace)
+
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    (web,) = ecs.describe_services(cluster="staging", services=["web"], include=["TAGS"])[
+        "services"
+    ]
+    keys = {t["key"] for t in web["tags"]}
+    assert "cost" not in keys and "team" in keys, web["tags"]
+    # and it stays done: no update on every pass
+    again = synced(workspace)
+    assert "staging/web: Synced (in-sync" in again.stdout, again.stdout
