@@ -128,10 +128,27 @@ class JsonFormatter(_Formatter):
         return json.dumps(self.redact.document(printed), ensure_ascii=False)
 
 
+class _QuietWhenGone(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that stops writing once its reader is gone (``run | head``), instead of
+    printing a "Logging error" traceback for every line after."""
+
+    gone = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.gone:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.gone = True
+            return
+        super().handleError(record)
+
+
 def configure(*, fmt: str, redact: Redactor, stream: TextIO | None = None) -> logging.Logger:
     """Send the controller's log (and its libraries' warnings) to ``stream`` in ``fmt``."""
     formatter: logging.Formatter = JsonFormatter(redact) if fmt == "json" else TextFormatter(redact)
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = _QuietWhenGone(stream or sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):

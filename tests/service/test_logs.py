@@ -98,3 +98,19 @@ def test_text_lines_mask_numbers_of_secret_named_fields_and_private_keys() -> No
     assert "123456" not in out and "MIIEvQIBADANBg" not in out
     assert "loaded *** for signing" in out
     assert "DB_PASSWORD=***" in out
+
+
+class _GoneReader(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_log_reader_that_went_away_silences_the_log_without_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = configure(fmt="text", redact=Redactor(), stream=_GoneReader())
+
+    log.info("first line")
+    log.info("second line")
+
+    assert "Logging error" not in capsys.readouterr().err
