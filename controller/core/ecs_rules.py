@@ -29,6 +29,9 @@ Issue = tuple[Path, str]
 MAX_CONTAINERS = 10
 """Service Quotas, ECS "Containers per task definition": 10, not adjustable."""
 
+# The capacity providers every account has, that run tasks on Fargate (and Fargate Spot).
+FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
+
 # ContainerDefinition name: "Up to 255 letters (uppercase and lowercase), numbers, underscores,
 # and hyphens are allowed."
 _CONTAINER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -80,7 +83,8 @@ def check(
         if request is not None and kind in documents:
             problems.extend(
                 documents[kind].problem(path, message)
-                for path, message in _network_configuration(task_definition, request, kind=kind)
+                for rule in REQUEST_RULES
+                for path, message in rule(task_definition, request, kind)
             )
     return problems
 
@@ -265,8 +269,52 @@ def is_secret_reference(value: str) -> bool:
     return _PARAMETER_NAME.fullmatch(value) is not None
 
 
+def _launch_type(task_definition: JsonDict, request: JsonDict, kind: str) -> Iterable[Issue]:
+    """The launch type a CreateService or RunTask asks for, against the task definition's.
+
+    ECS runs a task definition only on the launch types it validated it for at registration
+    (DescribeTaskDefinition's ``compatibilities``), and answers "Task definition does not
+    support launch_type FARGATE." otherwise. Those are requiresCompatibilities' and EC2 besides:
+    [FARGATE] is described as [EC2, FARGATE], [EC2] as [EXTERNAL, EC2], and without
+    requiresCompatibilities ECS validates for EC2. So FARGATE must be asked for to launch on
+    Fargate, EXTERNAL is refused to a Fargate-only task definition, and EC2 is not refused here.
+    A capacity provider strategy launches on Fargate through the FARGATE and FARGATE_SPOT
+    providers; what a custom provider (an Auto Scaling group) runs on is the cluster's, and is
+    not checked.
+    """
+    required = _compatibilities(task_definition)
+    given = task_definition.get("requiresCompatibilities")
+    shown = (
+        f"requiresCompatibilities is [{', '.join(str(c) for c in given)}]"
+        if isinstance(given, list) and given
+        else "requiresCompatibilities is not set, which ECS takes as [EC2]"
+    )
+    launch_type = request.get("launchType")
+    if launch_type == "FARGATE" and "FARGATE" not in required:
+        yield (
+            ("launchType",),
+            f'ECS answers "Task definition does not support launch_type FARGATE.": {shown}; '
+            "add FARGATE to it in the task definition",
+        )
+    elif launch_type == "EXTERNAL" and required and required <= {"FARGATE"}:
+        yield (
+            ("launchType",),
+            f"the task definition does not support launch type EXTERNAL: {shown}, which ECS "
+            "validates for EC2 and FARGATE only; add EXTERNAL (or EC2) to it",
+        )
+    strategy = request.get("capacityProviderStrategy")
+    for index, item in enumerate(strategy if isinstance(strategy, list) else []):
+        provider = item.get("capacityProvider") if isinstance(item, dict) else None
+        if provider in FARGATE_PROVIDERS and "FARGATE" not in required:
+            yield (
+                ("capacityProviderStrategy", index, "capacityProvider"),
+                f"capacity provider {provider} runs tasks on Fargate, which the task definition "
+                f"does not support ({shown}): add FARGATE to its requiresCompatibilities",
+            )
+
+
 def _network_configuration(
-    task_definition: JsonDict, request: JsonDict, *, kind: str
+    task_definition: JsonDict, request: JsonDict, kind: str
 ) -> Iterable[Issue]:
     """networkConfiguration goes with awsvpc, and only with it (CreateService and RunTask)."""
     controller = request.get("deploymentController")
@@ -321,4 +369,10 @@ TASK_DEFINITION_RULES: tuple[Callable[[JsonDict], Iterable[Issue]], ...] = (
     _host_ports,
     _port_names,
     _secrets,
+)
+
+# rules between a CreateService or RunTask request and its task definition (with the request's kind)
+REQUEST_RULES: tuple[Callable[[JsonDict, JsonDict, str], Iterable[Issue]], ...] = (
+    _launch_type,
+    _network_configuration,
 )

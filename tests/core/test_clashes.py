@@ -26,7 +26,7 @@ def service(
 ) -> dict[str, str]:
     """The files of one service folder; serviceName written only when given."""
     deploy = f"strategy: {strategy}\nimage: nginx:1.27\n"
-    service_yaml = "launchType: FARGATE\ndesiredCount: 1\n"
+    service_yaml = "launchType: EC2\ndesiredCount: 1\n"
     if strategy == "blue-green":
         deploy += (
             "blueGreen:\n"
@@ -238,7 +238,7 @@ def test_jobs_use_no_service_name() -> None:
         "env1/environment.yaml": environment(),
         **service("env1", "web", strategy="canary"),
         "env1/webCanary/deploy.yaml": "strategy: run-task\nimage: busybox\n",
-        "env1/webCanary/run-task.yaml": "launchType: FARGATE\n",
+        "env1/webCanary/run-task.yaml": "launchType: EC2\n",
         "env1/webCanary/task-definition.yaml": (
             "family: job\ncontainerDefinitions:\n  - name: job\n    image: ${image}\n"
             "    memory: 128\n"

@@ -284,10 +284,11 @@ NETWORK_NEEDED = (
 
 def test_network_configuration_needs_awsvpc() -> None:
     bridge = EC2.replace("family: web\n", "family: web\nnetworkMode: bridge\n")
-    assert problems(bridge, service=AWSVPC_SERVICE) == [
+    on_ec2 = AWSVPC_SERVICE.replace("FARGATE", "EC2")
+    assert problems(bridge, service=on_ec2) == [
         f"{SVC}:2: " + NETWORK_NOT_VALID.format(mode="bridge")
     ]
-    assert problems(EC2, run_task=AWSVPC_SERVICE) == [
+    assert problems(EC2, run_task=on_ec2) == [
         f"{RUN}:2: " + NETWORK_NOT_VALID.format(mode="not set (bridge)")
     ]
 
@@ -304,6 +305,84 @@ def test_awsvpc_needs_network_configuration() -> None:
 def test_an_external_deployment_controller_keeps_network_configuration_to_its_task_sets() -> None:
     external = "desiredCount: 2\ndeploymentController:\n  type: EXTERNAL\n"
     assert problems(FARGATE, service=external) == []
+
+
+# --- launch type --------------------------------------------------------------------------------
+
+NOT_ON_FARGATE = (
+    'ECS answers "Task definition does not support launch_type FARGATE.": {shown}; add FARGATE '
+    "to it in the task definition"
+)
+UNSET = "requiresCompatibilities is not set, which ECS takes as [EC2]"
+FARGATE_AND_EC2 = FARGATE.replace("[FARGATE]", "[EC2, FARGATE]")
+EXTERNAL_SERVICE = AWSVPC_SERVICE.replace("FARGATE", "EXTERNAL")
+
+
+def compatible(task_definition: str, compatibilities: str) -> str:
+    return task_definition.replace("family: web\n", f"family: web\n{compatibilities}")
+
+
+@pytest.mark.parametrize(
+    ("task_definition", "service", "expected"),
+    [
+        pytest.param(EC2, "launchType: FARGATE\n", [f"{SVC}:1: " + NOT_ON_FARGATE.format(shown=UNSET)], id="FARGATE, requiresCompatibilities not set"),
+        pytest.param(compatible(EC2, "requiresCompatibilities: [EC2]\n"), "desiredCount: 1\nlaunchType: FARGATE\n", [f"{SVC}:2: " + NOT_ON_FARGATE.format(shown="requiresCompatibilities is [EC2]")], id="FARGATE, EC2 only"),
+        pytest.param(compatible(EC2, "requiresCompatibilities: [EXTERNAL]\n"), "launchType: FARGATE\n", [f"{SVC}:1: " + NOT_ON_FARGATE.format(shown="requiresCompatibilities is [EXTERNAL]")], id="FARGATE, EXTERNAL only"),
+        pytest.param(FARGATE, AWSVPC_SERVICE, [], id="FARGATE, FARGATE"),
+        pytest.param(FARGATE_AND_EC2, AWSVPC_SERVICE, [], id="FARGATE, EC2 and FARGATE"),
+        # ECS validates every task definition for EC2 too: [FARGATE] is described as [EC2, FARGATE]
+        pytest.param(FARGATE, AWSVPC_SERVICE.replace("FARGATE", "EC2"), [], id="EC2, FARGATE only"),
+        pytest.param(EC2, EC2_SERVICE, [], id="EC2, requiresCompatibilities not set"),
+        pytest.param(FARGATE, EXTERNAL_SERVICE, [f"{SVC}:1: the task definition does not support launch type EXTERNAL: requiresCompatibilities is [FARGATE], which ECS validates for EC2 and FARGATE only; add EXTERNAL (or EC2) to it"], id="EXTERNAL, FARGATE only"),
+        pytest.param(FARGATE_AND_EC2, EXTERNAL_SERVICE, [], id="EXTERNAL, EC2 and FARGATE"),
+        pytest.param(EC2, "launchType: EXTERNAL\n", [], id="EXTERNAL, requiresCompatibilities not set"),
+        pytest.param(compatible(EC2, "requiresCompatibilities: [EXTERNAL]\n"), "launchType: EXTERNAL\n", [], id="EXTERNAL, EXTERNAL"),
+        pytest.param(EC2, "desiredCount: 1\n", [], id="no launch type: the cluster's default"),
+        pytest.param(EC2, "launchType: MANAGED_INSTANCES\n", [], id="MANAGED_INSTANCES is not judged"),
+    ],
+)  # fmt: skip
+def test_the_launch_type_must_be_one_the_task_definition_supports(
+    task_definition: str, service: str, expected: list[str]
+) -> None:
+    assert problems(task_definition, service=service) == expected
+
+
+def test_a_job_s_launch_type_is_held_to_its_task_definition_too() -> None:
+    assert problems(EC2, run_task="count: 1\nlaunchType: FARGATE\n") == [
+        f"{RUN}:2: " + NOT_ON_FARGATE.format(shown=UNSET)
+    ]
+    assert problems(FARGATE, run_task=AWSVPC_SERVICE) == []
+
+
+def strategy(*providers: str) -> str:
+    items = "".join(f"  - capacityProvider: {p}\n    weight: 1\n" for p in providers)
+    return f"desiredCount: 1\ncapacityProviderStrategy:\n{items}"
+
+
+@pytest.mark.parametrize(
+    ("task_definition", "service", "expected"),
+    [
+        pytest.param(EC2, strategy("FARGATE_SPOT"), [f"{SVC}:3: capacity provider FARGATE_SPOT runs tasks on Fargate, which the task definition does not support ({UNSET}): add FARGATE to its requiresCompatibilities"], id="FARGATE_SPOT, requiresCompatibilities not set"),
+        pytest.param(compatible(EC2, "requiresCompatibilities: [EC2]\n"), strategy("my-asg", "FARGATE"), [f"{SVC}:5: capacity provider FARGATE runs tasks on Fargate, which the task definition does not support (requiresCompatibilities is [EC2]): add FARGATE to its requiresCompatibilities"], id="FARGATE after a custom provider, EC2 only"),
+        pytest.param(FARGATE, strategy("FARGATE", "FARGATE_SPOT").replace("desiredCount: 1\n", AWSVPC_SERVICE.replace("launchType: FARGATE\n", "")), [], id="Fargate providers, FARGATE"),
+        # what an Auto Scaling group provider runs on is the cluster's business, not checked
+        pytest.param(EC2, strategy("my-asg"), [], id="custom provider, not set"),
+        pytest.param(FARGATE, strategy("my-asg").replace("desiredCount: 1\n", AWSVPC_SERVICE.replace("launchType: FARGATE\n", "")), [], id="custom provider, FARGATE"),
+    ],
+)  # fmt: skip
+def test_fargate_capacity_providers_need_a_fargate_task_definition(
+    task_definition: str, service: str, expected: list[str]
+) -> None:
+    assert problems(task_definition, service=service) == expected
+
+
+def test_validate_reports_the_launch_type_at_its_line() -> None:
+    job = MINIMAL["staging/job/run-task.yaml"].replace("launchType: EC2", "launchType: FARGATE")
+    state = load_repo({**MINIMAL, "staging/job/run-task.yaml": job})
+    assert [str(p) for p in state.problems] == [
+        "staging/job/run-task.yaml:1: " + NOT_ON_FARGATE.format(shown=UNSET)
+    ]
+    assert "staging/job" in state.invalid
 
 
 # --- names, counts, references ------------------------------------------------------------------

@@ -145,7 +145,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
     ),
     (
         "enum from botocore",
-        [(JOB_RUN, "launchType: FARGATE", "launchType: FARGATEE")],
+        [(JOB_RUN, "launchType: EC2", "launchType: FARGATEE")],
         [
             f"{JOB_RUN}:1: launchType: 'FARGATEE' is not one of EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES; did you mean 'FARGATE'?"
         ],
