@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from controller.core.documents import Document, Path, format_path
 from controller.core.model import JsonDict, Problem
@@ -84,7 +84,7 @@ def check(
             problems.extend(
                 documents[kind].problem(path, message)
                 for rule in REQUEST_RULES
-                for path, message in rule(task_definition, request, kind)
+                for path, message in rule(task_definition, request, kind=kind)
             )
     return problems
 
@@ -269,7 +269,7 @@ def is_secret_reference(value: str) -> bool:
     return _PARAMETER_NAME.fullmatch(value) is not None
 
 
-def _launch_type(task_definition: JsonDict, request: JsonDict, kind: str) -> Iterable[Issue]:
+def _launch_type(task_definition: JsonDict, request: JsonDict, *, kind: str) -> Iterable[Issue]:
     """The launch type a CreateService or RunTask asks for, against the task definition's.
 
     ECS runs a task definition only on the launch types it validated it for at registration
@@ -314,7 +314,7 @@ def _launch_type(task_definition: JsonDict, request: JsonDict, kind: str) -> Ite
 
 
 def _network_configuration(
-    task_definition: JsonDict, request: JsonDict, kind: str
+    task_definition: JsonDict, request: JsonDict, *, kind: str
 ) -> Iterable[Issue]:
     """networkConfiguration goes with awsvpc, and only with it (CreateService and RunTask)."""
     controller = request.get("deploymentController")
@@ -371,8 +371,16 @@ TASK_DEFINITION_RULES: tuple[Callable[[JsonDict], Iterable[Issue]], ...] = (
     _secrets,
 )
 
-# rules between a CreateService or RunTask request and its task definition (with the request's kind)
-REQUEST_RULES: tuple[Callable[[JsonDict, JsonDict, str], Iterable[Issue]], ...] = (
+
+class _RequestRule(Protocol):
+    """A rule between a CreateService or RunTask request (``kind``) and its task definition."""
+
+    def __call__(
+        self, task_definition: JsonDict, request: JsonDict, *, kind: str
+    ) -> Iterable[Issue]: ...
+
+
+REQUEST_RULES: tuple[_RequestRule, ...] = (
     _launch_type,
     _network_configuration,
 )
