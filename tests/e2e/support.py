@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,10 @@ from typing import Any
 
 import boto3
 import yaml
+
+from controller.aws.clients import API_CALLS
+from controller.reconcile import PassOptions, PassReport, run_pass
+from controller.source.git_repo import ConfigRepository
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -121,3 +126,18 @@ def publish(source: Path, tmp_path: Path, replacements: Mapping[str, str]) -> Wo
     git(clone, "commit", "-q", "-m", "Initial config")
     git(clone, "push", "-q", "origin", "main")
     return Workspace(remote=remote, clone=clone, workdir=tmp_path / "controller-workdir")
+
+
+def pass_in_process(ws: Workspace, **options: Any) -> tuple[PassReport, dict[str, int], list[str]]:
+    """One reconcile pass in this process: its report, the AWS calls by operation, its lines."""
+    lines: list[str] = []
+    lock = threading.Lock()
+
+    def report(line: str) -> None:
+        with lock:
+            lines.append(line)
+
+    repo = ConfigRepository(url=str(ws.remote), workdir=ws.workdir)
+    API_CALLS.reset()
+    result = run_pass(repo, PassOptions(poll_seconds=0.2, report=report, **options))
+    return result, API_CALLS.by_operation(), lines

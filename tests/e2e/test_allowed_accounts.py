@@ -9,19 +9,17 @@ played. The STS call budget is counted in-process, where the controller's calls 
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from controller.aws.clients import API_CALLS, forget_clients
+from controller.aws.clients import forget_clients
 from controller.cli import build_parser
 from controller.core.outcome import Result
-from controller.reconcile import PassOptions, PassReport, run_pass
-from controller.source.git_repo import ConfigRepository
-from tests.e2e.support import Workspace, run_cli
+from controller.reconcile import PassReport
+from tests.e2e.support import Workspace, pass_in_process, run_cli
 from tests.e2e.test_run_cli import Controller, controllers  # noqa: F401 (a fixture)
 
 HOME = "123456789012"  # the account local-aws's default credentials act in
@@ -217,17 +215,8 @@ def test_plan_reports_the_refusal_and_reads_nothing_there(envs: Workspace) -> No
 
 
 def run_in_process(ws: Workspace, **options: Any) -> tuple[PassReport, dict[str, int]]:
-    lines: list[str] = []
-    lock = threading.Lock()
-
-    def report(line: str) -> None:
-        with lock:
-            lines.append(line)
-
-    repo = ConfigRepository(url=str(ws.remote), workdir=ws.workdir)
-    API_CALLS.reset()
-    result = run_pass(repo, PassOptions(poll_seconds=0.2, report=report, **options))
-    return result, API_CALLS.by_operation()
+    result, calls, _ = pass_in_process(ws, **options)
+    return result, calls
 
 
 def test_without_an_allow_list_nothing_changes_and_sts_is_never_asked(envs: Workspace) -> None:

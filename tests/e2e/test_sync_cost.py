@@ -3,7 +3,6 @@ rollouts of different environments running side by side. In-process, against loc
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import boto3
@@ -13,10 +12,9 @@ from controller.aws import live
 from controller.aws.clients import API_CALLS, forget_clients
 from controller.commands.plan import build_plans, recorded_digests
 from controller.core.outcome import Result
-from controller.reconcile import PassOptions, PassReport, run_pass
-from controller.source.git_repo import ConfigRepository
+from controller.reconcile import PassReport
 from controller.source.tree import load_path
-from tests.e2e.support import Workspace
+from tests.e2e.support import Workspace, pass_in_process
 
 
 @pytest.fixture
@@ -32,17 +30,8 @@ def synced(workspace: Workspace) -> Iterator[Workspace]:
 
 
 def run(ws: Workspace, **options: object) -> tuple[PassReport, dict[str, int], list[str]]:
-    lines: list[str] = []
-    lock = threading.Lock()
-
-    def report(line: str) -> None:
-        with lock:
-            lines.append(line)
-
-    repo = ConfigRepository(url=str(ws.remote), workdir=ws.workdir)
-    API_CALLS.reset()
-    result = run_pass(repo, PassOptions(poll_seconds=0.2, report=report, **options))  # type: ignore[arg-type]
-    return result, API_CALLS.by_operation(), lines
+    result, calls, lines = pass_in_process(ws, **options)
+    return result, calls, lines
 
 
 def test_a_no_op_pass_describes_services_in_batches_and_no_task_definition(
