@@ -29,6 +29,7 @@ from controller.core.outcome import Outcome, Result
 from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
 from controller.core.plan import (
+    UNKNOWN_APPLIED_STATE,
     Action,
     LiveService,
     ServicePlan,
@@ -328,6 +329,12 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     return report
 
 
+def _applied(previous: ServiceStatus | None) -> str | None:
+    """The desired state last applied, as a status to be written carries it over."""
+    applied = last_applied_state(previous)
+    return None if applied in (None, UNKNOWN_APPLIED_STATE) else applied
+
+
 def _known(only: str, tree: StatusTree) -> bool:
     """Whether ``--only`` names something the status remembers (a folder removed since)."""
     only = only.strip("/")
@@ -529,11 +536,8 @@ def _reconcile_service(
         return replace(
             base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
         )
-    git_unchanged = (
-        previous is not None
-        and previous.desiredState == fingerprint
-        and previous.result == Result.SYNCED
-    )
+    # what git asks for is what was last applied: the difference is drift, made outside git
+    git_unchanged = last_applied_state(previous) == fingerprint
     if git_unchanged and not desired.env.sync.self_heal and not _is_explicit(options.only, key):
         message = f"live drifted from git ({changed}); selfHeal is off"
         return replace(
@@ -558,6 +562,7 @@ def _reconcile_service(
             cluster=desired.cluster,
             serviceName=desired.service_name,
             desiredState=fingerprint,
+            appliedState=_applied(previous),
             revisions=previous.revisions if previous else (),
         )
         held = claims.claim(intent, timeout_seconds=desired.deploy.timeout_seconds)
@@ -937,6 +942,8 @@ def _status_changes(
             details={k: v for k, v in outcome.details.items() if k not in ("phase", "rollout")}
             or None,
             controller=controller,
+            # what stays applied while live and git differ; a Synced status is its own
+            appliedState=_applied(previous) if outcome.result == Result.OUT_OF_SYNC else None,
             revisions=previous.revisions if previous else (),
         )
         if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:

@@ -106,6 +106,9 @@ class StatusRecord(Protocol):
     @property
     def desiredState(self) -> str | None: ...  # the status file's own key (camelCase)
 
+    @property
+    def appliedState(self) -> str | None: ...
+
 
 # The applied state of a status that does not say which desired state is live (OutOfSync,
 # RolledBack, Failed...): no fingerprint equals it, so what ECS never reports is sent again.
@@ -115,16 +118,16 @@ UNKNOWN_APPLIED_STATE = "unknown"
 def last_applied_state(status: StatusRecord | None) -> str | None:
     """The fingerprint of the desired state a status file says was applied, for ``plan_service``.
 
-    A Synced status names it (``desiredState``). Without a status file there is nothing to
-    compare with (None). Any other status does not prove its desired state live: an OutOfSync
-    one records the state it left unapplied, and a rollback restores the task definition and
-    desired count only, so it is ``UNKNOWN_APPLIED_STATE``.
+    A Synced status names it (``desiredState``); an OutOfSync or claimed one carries it over
+    (``appliedState``). Without a status file there is nothing to compare with (None). Any
+    other status does not prove a desired state live (a rollback restores the task definition
+    and desired count only), so it is ``UNKNOWN_APPLIED_STATE``.
     """
     if status is None:
         return None
     if status.result is Result.SYNCED and status.desiredState:
         return status.desiredState
-    return UNKNOWN_APPLIED_STATE
+    return status.appliedState or UNKNOWN_APPLIED_STATE
 
 
 def plan_service(

@@ -75,6 +75,9 @@ class ServiceStatus:
     details: dict[str, Any] | None = None  # strategy-specific facts (exit codes, colours...)
     # the identity of the controller that wrote it (see ConfigRepository.identity)
     controller: str | None = None
+    # while the result is not Synced (drift left alone, auto off, a rollout claimed): the
+    # desiredState last applied, so that drift is never mistaken for a change in git
+    appliedState: str | None = None
     revisions: tuple[Revision, ...] = ()
 
     def same_as(self, other: ServiceStatus | None) -> bool:
@@ -142,6 +145,7 @@ class ServiceStatus:
                 rollout=doc.get("rollout"),
                 details=doc.get("details"),
                 controller=doc.get("controller"),
+                appliedState=doc.get("appliedState"),
                 revisions=revisions,
             )
         except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError):

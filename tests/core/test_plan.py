@@ -245,6 +245,7 @@ def test_a_service_without_unreported_members_ignores_the_applied_state() -> Non
 class Status:
     result: Result
     desiredState: str | None
+    appliedState: str | None = None
 
 
 @pytest.mark.parametrize(
@@ -258,6 +259,8 @@ class Status:
         (Status(Result.ROLLED_BACK, "sha256:abc"), UNKNOWN_APPLIED_STATE),
         (Status(Result.FAILED, "sha256:abc"), UNKNOWN_APPLIED_STATE),
         (Status(Result.SYNCED, None), UNKNOWN_APPLIED_STATE),
+        # drift left alone (or a held git change) carries over the state that stays applied
+        (Status(Result.OUT_OF_SYNC, "sha256:new", "sha256:abc"), "sha256:abc"),
     ],
 )
 def test_the_last_applied_state_is_a_synced_status_s_desired_state(

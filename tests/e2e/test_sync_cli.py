@@ -422,3 +422,42 @@ def test_a_tag_removed_in_git_is_removed_from_the_service_once(workspace: Worksp
     # and it stays done: no update on every pass
     again = synced(workspace)
     assert "staging/web: Synced (in-sync" in again.stdout, again.stdout
+
+
+def test_drift_without_self_heal_stays_reported_pass_after_pass(workspace: Workspace) -> None:
+    synced(workspace)
+    ecs().update_service(cluster="staging", service="web", desiredCount=3)
+
+    for _ in range(3):
+        synced(workspace)
+        # never repaired: the OutOfSync status remembers which desired state is applied
+        assert live("web")["desiredCount"] == 3
+        st = status(workspace, "staging/web")
+        assert st["result"] == "OutOfSync" and "selfHeal is off" in st["message"], st
+
+    # a change in git is still a change in git, and is deployed
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.commit_and_push("web: nginx:1.27")
+    synced(workspace)
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
+    assert status(workspace, "staging/web")["result"] == "Synced"
+
+
+def test_a_git_change_held_by_auto_off_is_deployed_once_auto_is_on(workspace: Workspace) -> None:
+    synced(workspace)
+    workspace.pull()
+    workspace.replace("staging/environment.yaml", "auto: true", "auto: false")
+    workspace.commit_and_push("staging: manual sync")
+    synced(workspace)
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.commit_and_push("web: nginx:1.27, held")
+    synced(workspace)
+    synced(workspace)  # twice OutOfSync: the held change is not mistaken for drift
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.26"
+
+    workspace.pull()
+    workspace.replace("staging/environment.yaml", "auto: false", "auto: true")
+    workspace.commit_and_push("staging: automatic again")
+    synced(workspace)
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
