@@ -16,6 +16,7 @@ import pytest
 from controller.core.ownership import OWNER_TAG
 from controller.localaws import LocalAws
 from tests.e2e.support import DATA, Workspace, git, network, publish, run_cli
+from tests.localaws.support import made_by_hand
 from tests.strategies.bluegreen_support import Alb, forward
 
 ENVIRONMENT = """\
@@ -115,27 +116,9 @@ def sync(ws: Workspace, expect: int) -> subprocess.CompletedProcess[str]:
 
 def by_hand(repo: Repo, name: str, *, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """A service someone made outside the config repository, on their own task definition."""
-    arn = ecs().register_task_definition(
-        family="by-hand",
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "app", "image": "httpd:2.4", "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    request: dict[str, Any] = {
-        "cluster": "shared",
-        "serviceName": name,
-        "taskDefinition": arn,
-        "desiredCount": 1,
-        "launchType": "FARGATE",
-        "networkConfiguration": {
-            "awsvpcConfiguration": {"subnets": [repo.subnet], "securityGroups": [repo.group]}
-        },
-    }
-    if tags:
-        request["tags"] = tags
-    return dict(ecs().create_service(**request)["service"])
+    return made_by_hand(
+        ecs(), cluster="shared", name=name, subnet=repo.subnet, group=repo.group, tags=tags
+    )
 
 
 def same(name: str, before: dict[str, Any]) -> None:

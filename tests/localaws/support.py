@@ -68,3 +68,37 @@ def steady(service: dict[str, Any]) -> bool:
         and deployments[0]["rolloutState"] == "COMPLETED"
         and service["runningCount"] == service["desiredCount"]
     )
+
+
+def made_by_hand(
+    ecs: Any,
+    *,
+    cluster: str,
+    name: str,
+    subnet: str,
+    group: str,
+    desired: int = 1,
+    tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A Fargate service someone made outside the config repository, on its own task definition."""
+    arn = ecs.register_task_definition(
+        family="made-by-hand",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "httpd:2.4", "essential": True}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    request: dict[str, Any] = {
+        "cluster": cluster,
+        "serviceName": name,
+        "taskDefinition": arn,
+        "desiredCount": desired,
+        "launchType": "FARGATE",
+        "networkConfiguration": {
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
+        },
+    }
+    if tags:
+        request["tags"] = tags
+    return dict(ecs.create_service(**request)["service"])

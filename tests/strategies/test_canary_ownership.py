@@ -9,6 +9,7 @@ import pytest
 from controller.core.model import Strategy
 from controller.core.outcome import Result
 from controller.core.ownership import OWNER_TAG
+from tests.localaws.support import made_by_hand
 from tests.strategies.support import Stage, ecs, image_of, live
 
 
@@ -20,27 +21,15 @@ def tags_of(name: str) -> dict[str, str]:
 
 def foreign_service(stage: Stage, name: str, *, tags: list[dict[str, str]]) -> dict[str, Any]:
     """A service someone made by hand, on its own task definition."""
-    arn = ecs().register_task_definition(
-        family="someone-else",
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "app", "image": "httpd:2.4", "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    request: dict[str, Any] = {
-        "cluster": "staging",
-        "serviceName": name,
-        "taskDefinition": arn,
-        "desiredCount": 2,
-        "launchType": "FARGATE",
-        "networkConfiguration": {
-            "awsvpcConfiguration": {"subnets": [stage.subnet], "securityGroups": [stage.group]}
-        },
-    }
-    if tags:
-        request["tags"] = tags
-    return dict(ecs().create_service(**request)["service"])
+    return made_by_hand(
+        ecs(),
+        cluster="staging",
+        name=name,
+        subnet=stage.subnet,
+        group=stage.group,
+        desired=2,
+        tags=tags,
+    )
 
 
 def test_the_canary_is_created_with_the_folders_owner_tag(stage: Stage) -> None:
