@@ -22,6 +22,7 @@ from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import generation
 from controller.aws.live import fetch_live
+from controller.core.decision import Decision, decide, is_explicit, prerequisites, waiting_on
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
 from controller.core.model import DesiredService, Environment, RepoState, Strategy
@@ -132,11 +133,6 @@ class PassReport:
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _is_explicit(only: str | None, key: str) -> bool:
-    """``--only ENV/SERVICE`` names this very service (overrides ``sync.auto: false``)."""
-    return only is not None and only.strip("/") == key
 
 
 def touched_first(keys: Sequence[str], changed: set[str] | None) -> list[str]:
@@ -435,9 +431,16 @@ def _reconcile_service(
     claims: Claims | None = None,
 ) -> ServiceResult:
     if key in state.invalid:
-        problems = "; ".join(str(p) for p in state.invalid[key])
+        problems = tuple(str(p) for p in state.invalid[key])
+        invalid = decide(
+            None,
+            ServicePlan(key, Action.INVALID, problems=problems),
+            status=None,
+            marker=None,
+            marker_file=marker_path(key),
+        )
         return ServiceResult(
-            key, Outcome(Result.INVALID, problems), action="invalid", failed_now=True
+            key, Outcome(invalid.result, invalid.reason), action="invalid", failed_now=True
         )
 
     desired = state.services[key]
@@ -480,8 +483,17 @@ def _reconcile_service(
         known = {r.taskDefinitionArn: r.digest for r in previous.revisions} if previous else {}
         live = fetch_live([desired], known_digests=known)[key]
         plan = plan_service(desired, live, applied_state=last_applied_state(previous))
-    if desired.deploy.strategy is Strategy.RUN_TASK:
-        plan = _job_plan(plan, previous=previous, fingerprint=fingerprint)
+    # what the pass does is decided in the core, exactly as ``plan`` shows it
+    verdict = decide(
+        desired,
+        plan,
+        status=previous,
+        marker=tree.markers.get(key),
+        marker_file=marker_path(key),
+        explicit=is_explicit(options.only, key),
+        waiting_on=blocked,
+    )
+    plan = verdict.plan
     live_arn = (live.service or {}).get("taskDefinition")
     base = ServiceResult(
         key,
@@ -491,9 +503,8 @@ def _reconcile_service(
         digest=plan.digest,
         desired=desired,
     )
-    marker = tree.markers.get(key)
 
-    if plan.action == Action.IN_SYNC:
+    if verdict.decision is Decision.IN_SYNC:
         if (
             previous is not None
             and previous.result == Result.SYNCED
@@ -509,46 +520,17 @@ def _reconcile_service(
             )
             return replace(base, outcome=kept)
         return base
-    if marker is not None and marker.desiredState in (None, fingerprint):
-        # the very state that failed (or a marker too damaged to tell): do not loop;
-        # a new commit or deleting the marker retries
-        result = previous.result if previous else Result.ROLLED_BACK
-        message = (
-            f"not retried: this desired state failed at {marker.failedCommit[:12]} ({marker.reason}); "
-            f"push a fix or revert, or delete {marker_path(key)} to try again"
-        )
+    if verdict.decision is not Decision.APPLY:
+        by_marker = verdict.decision is Decision.HELD
         return replace(
             base,
-            outcome=Outcome(result, message, task_definition_arn=live_arn),
-            action="held",
-            keep_status=previous is not None,
+            outcome=Outcome(verdict.result, verdict.reason, task_definition_arn=live_arn),
+            action="held" if by_marker else base.action,
+            # a held marker's status file already says all there is to say
+            keep_status=by_marker and previous is not None,
         )
-    # blue-green creates a new service on every deploy: a replacement is just another deploy
-    if plan.action == Action.REPLACE and desired.deploy.strategy is not Strategy.BLUE_GREEN:
-        fields = ", ".join(c.path for c in plan.changes if c.replace)
-        message = f"needs the service replaced ({fields}): not applied automatically"
-        return replace(
-            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
-        )
-    changed = _describe_changes(plan) or "its desired state changed"
-    if not desired.env.sync.auto and not _is_explicit(options.only, key):
-        message = f"out of sync ({changed}); sync.auto is off for {desired.env.name}"
-        return replace(
-            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
-        )
-    # what git asks for is what was last applied: the difference is drift, made outside git
-    git_unchanged = last_applied_state(previous) == fingerprint
-    if git_unchanged and not desired.env.sync.self_heal and not _is_explicit(options.only, key):
-        message = f"live drifted from git ({changed}); selfHeal is off"
-        return replace(
-            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
-        )
-
-    if blocked is not None:
-        message = f"not deployed ({changed}): {blocked}"
-        return replace(
-            base, outcome=Outcome(Result.OUT_OF_SYNC, message, task_definition_arn=live_arn)
-        )
+    changed = verdict.changed
+    git_unchanged = verdict.drift
     if claims is not None:
         # a second controller on this repository keeps off a rollout another one claimed
         intent = ServiceStatus(
@@ -574,7 +556,7 @@ def _reconcile_service(
                 action="claimed-elsewhere",
                 keep_status=True,
             )
-    report(("repairing drift: " if git_unchanged else f"{plan.action}: ") + changed)
+    report(verdict.reason)
     outcome = _roll_out(
         desired,
         plan,
@@ -724,21 +706,6 @@ def _roll_out(
     )
 
 
-def _job_plan(
-    plan: ServicePlan, *, previous: ServiceStatus | None, fingerprint: str
-) -> ServicePlan:
-    """A run-task job runs once per desired state, not whenever its family moved on.
-
-    It runs when its rendered content differs from the state its last status is about (or,
-    with no status, when no identical revision exists). A job that ran (Synced) is done; one
-    that failed is held by its rollback marker, so deleting the marker runs it again.
-    """
-    if previous is None:
-        return plan
-    done = previous.desiredState == fingerprint and previous.result == Result.SYNCED
-    return replace(plan, action=Action.IN_SYNC if done else Action.RUN)
-
-
 def _quiet(
     key: str,
     state: RepoState,
@@ -754,22 +721,13 @@ def _quiet(
     if key in state.invalid:
         return True
     desired = state.services[key]
-    # a job's plan says nothing of whether it ran: only its status does (see _job_plan)
+    # a job's plan says nothing of whether it ran: only its status does (see decision.job_plan)
     return desired.deploy.strategy is not Strategy.RUN_TASK and plans[key].action is Action.IN_SYNC
 
 
 def _prerequisites(state: RepoState, keys: Sequence[str]) -> dict[str, list[str]]:
     """Selected service -> the selected services whose deploy.yaml says ``runBefore`` it."""
-    selected = set(keys)
-    found: dict[str, list[str]] = {}
-    for key in keys:
-        desired = state.services.get(key)
-        if desired is None:
-            continue
-        target = f"{desired.env.name}/{desired.deploy.raw.get('runBefore')}"
-        if "runBefore" in desired.deploy.raw and target in selected:
-            found.setdefault(target, []).append(key)
-    return found
+    return prerequisites(state, keys)
 
 
 def _start_order(keys: Sequence[str], prerequisites: Mapping[str, Sequence[str]]) -> list[str]:
@@ -792,20 +750,7 @@ def _start_order(keys: Sequence[str], prerequisites: Mapping[str, Sequence[str]]
 
 def _blocked_by(results: Mapping[str, ServiceResult]) -> str | None:
     """Why a service must not deploy this pass: a runBefore prerequisite did not succeed."""
-    reasons = [
-        f"{key} (runBefore) is {r.outcome.result}: {r.outcome.message}"
-        for key, r in sorted(results.items())
-        if r.outcome.result != Result.SYNCED
-    ]
-    return "; ".join(reasons) or None
-
-
-def _describe_changes(plan: ServicePlan) -> str:
-    if plan.action == Action.CREATE:
-        return "service does not exist yet"
-    shown = [str(c) for c in plan.changes[:3]]
-    more = len(plan.changes) - len(shown)
-    return "; ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+    return waiting_on({k: (r.outcome.result, r.outcome.message) for k, r in results.items()})
 
 
 def _prune(

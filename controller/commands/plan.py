@@ -1,6 +1,8 @@
 """``ecs-gitops plan PATH``: show, field by field, what the repository would change in live ECS.
 
-Reads the config repository from disk and live state from AWS, prints the plan. Exit 0 when
+Reads the config repository from disk (with the status files and rollback markers the
+checkout holds) and live state from AWS, prints the plan and what a pass would decide for each
+service (``controller.core.decision``, the very decision ``sync`` acts on). Exit 0 when
 everything is in sync, 2 when anything would change, 1 when anything is invalid (the plan of
 the valid services is printed all the same).
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from controller.aws.accounts import refused_environments
 from controller.aws.live import fetch_live
+from controller.core.decision import Verdict, decide_all
 from controller.core.model import Problem, RepoState
 from controller.core.pinning import AllowList
 from controller.core.plan import (
@@ -25,7 +28,14 @@ from controller.core.plan import (
 from controller.core.report import format_json, format_markdown, format_text
 from controller.errors import ConfigError
 from controller.source.tree import load_path, read_regular
-from controller.status.records import STATUS_ROOT, ServiceStatus, key_of
+from controller.status.records import (
+    ROLLBACK_ROOT,
+    STATUS_ROOT,
+    RollbackMarker,
+    ServiceStatus,
+    key_of,
+    marker_path,
+)
 
 EXIT_IN_SYNC = 0
 EXIT_ERROR = 1
@@ -44,9 +54,33 @@ def run(args: argparse.Namespace) -> int:
     plans = build_plans(
         state, keys, known_digests=digests_of(statuses), statuses=statuses, allow=allow
     )
+    verdicts = decisions(
+        state, plans, statuses=statuses, markers=recorded_markers(Path(args.path)), only=args.only
+    )
+    # a job's plan is what its decision acts on: it runs once per desired state (job_plan)
+    plans = [verdicts[plan.key].plan for plan in plans]
     problems = unattached_problems(state, only=args.only)
-    print(_FORMATS[args.format](plans, problems=problems), end="")
+    print(_FORMATS[args.format](plans, problems=problems, verdicts=verdicts), end="")
     return exit_code(plans, problems=problems)
+
+
+def decisions(
+    state: RepoState,
+    plans: list[ServicePlan],
+    *,
+    statuses: Mapping[str, ServiceStatus],
+    markers: Mapping[str, RollbackMarker],
+    only: str | None,
+) -> dict[str, Verdict]:
+    """ENV/SERVICE -> what a pass would do about it and why, as ``sync`` decides it."""
+    return decide_all(
+        state,
+        {plan.key: plan for plan in plans},
+        statuses=statuses,
+        markers=markers,
+        marker_file=marker_path,
+        only=only,
+    )
 
 
 def build_plans(
@@ -100,6 +134,27 @@ def recorded_statuses(root: Path) -> dict[str, ServiceStatus]:
         key = key_of(path.relative_to(root).as_posix())
         if status is not None and key is not None:
             found[key] = status
+    return found
+
+
+def recorded_markers(root: Path) -> dict[str, RollbackMarker]:
+    """ENV/SERVICE -> the rollback marker the checkout holds for it.
+
+    Read as safely as status files (a link, FIFO or giant is as if absent); a marker that is
+    read but cannot be parsed still holds, as it does in a pass.
+    """
+    found: dict[str, RollbackMarker] = {}
+    folders = [root / ".ecs-gitops", root / ROLLBACK_ROOT]
+    if any(folder.is_symlink() for folder in folders):
+        return found
+    for path in sorted((root / ROLLBACK_ROOT).glob("*/*.yaml")):
+        text = None if path.parent.is_symlink() else read_regular(path)
+        key = key_of(path.relative_to(root).as_posix())
+        if text is None or key is None:
+            continue
+        found[key] = RollbackMarker.from_yaml(text) or RollbackMarker(
+            failedCommit="", reason="unreadable marker", at=""
+        )
     return found
 
 
