@@ -34,9 +34,12 @@ from controller.core.model import Environment
 from controller.core.pinning import Identity
 from controller.errors import AwsError
 
-# Standard retries back off with jitter; the controller adds its own retry on top for whole steps.
+# botocore retries a throttled, 5xx or dropped call a few times with backoff and jitter, and in
+# adaptive mode also slows its own request rate after throttling; a longer outage is left to
+# the controller's retry of the whole step (``controller.strategies.base.drive``), whose pauses
+# are bounded by the poll interval and the rollout's deadline.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="ecs-gitops"
+    retries={"mode": "adaptive", "total_max_attempts": 3}, user_agent_extra="ecs-gitops"
 )
 
 # Error codes AWS uses for throttling: always worth retrying later.
@@ -66,16 +69,25 @@ _NETWORK_ERRORS = (
 class CallCounter:
     """Counts API calls by (operation, error code); the code is "" for a success.
 
-    One logical call counts once, whatever botocore's own retries did. Thread-safe.
+    One logical call counts once, whatever botocore's own retries did; those retries are
+    counted apart, by operation (``retries``). Thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._retries: Counter[str] = Counter()
 
-    def record(self, operation: str, code: str = "") -> None:
+    def record(self, operation: str, code: str = "", *, retries: int = 0) -> None:
         with self._lock:
             self._counts[(operation, code)] += 1
+            if retries:
+                self._retries[operation] += retries
+
+    def retries(self) -> dict[str, int]:
+        """A snapshot: operation -> calls botocore sent again (throttled, 5xx, dropped)."""
+        with self._lock:
+            return dict(self._retries)
 
     def counts(self) -> dict[tuple[str, str], int]:
         """A snapshot: (operation, error code) -> calls."""
@@ -92,6 +104,7 @@ class CallCounter:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._retries.clear()
 
 
 API_CALLS = CallCounter()
@@ -103,10 +116,12 @@ def _operation(event_name: str) -> str:
 
 
 def _count_call(*, event_name: str, parsed: Any = None, **_: Any) -> None:
-    code = ""
+    code, retries = "", 0
     if isinstance(parsed, dict):
         code = str(parsed.get("Error", {}).get("Code", ""))
-    API_CALLS.record(_operation(event_name), code)
+        # botocore's own count of the times it sent this call again
+        retries = int(parsed.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
+    API_CALLS.record(_operation(event_name), code, retries=retries)
 
 
 def _count_failed_call(*, event_name: str, exception: Any = None, **_: Any) -> None:

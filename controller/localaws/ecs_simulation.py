@@ -60,7 +60,7 @@ import math
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,6 +111,11 @@ class SimulationOptions:
     fail_images: tuple[str, ...] = ()
     stuck_images: tuple[str, ...] = ()
     task_start_seconds: float = 1.0
+    # calls to refuse before serving them, by ECS operation ("UpdateService") or operation and
+    # cluster ("DescribeServices/prod"): so many ThrottlingException (HTTP 400) answers, then so
+    # many HTTP 500 answers; counted from when the options are set (see ``LocalAws``)
+    throttle: Mapping[str, int] = field(default_factory=dict)
+    server_errors: Mapping[str, int] = field(default_factory=dict)
 
     def fails(self, image: str) -> bool:
         """True when tasks of ``image`` start and then exit 1."""

@@ -2,11 +2,14 @@
 
 Every request first advances the ECS simulation to the wall clock, so any answer (DescribeServices,
 DescribeTargetHealth, ...) reflects every task transition due by then. Requests are served one at a
-time: moto's backends are process-global and not thread-safe. Does network I/O (loopback).
+time: moto's backends are process-global and not thread-safe. ECS calls the options say to refuse
+(throttling, server errors) are answered before moto sees them. Does network I/O (loopback).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import socket
 import threading
 import time
@@ -37,6 +40,53 @@ class _RequestHandler(MotoRequestHandler):
         pass
 
 
+_ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
+
+
+class _Refusals:
+    """The ECS calls still to refuse (``SimulationOptions.throttle`` and ``server_errors``)."""
+
+    def __init__(self, options: SimulationOptions) -> None:
+        self._throttle = dict(options.throttle)
+        self._server_errors = dict(options.server_errors)
+
+    def take(self, environ: dict[str, Any]) -> tuple[str, bytes] | None:
+        """The (status, body) to answer instead of serving this request, if it is to be refused."""
+        if not (self._throttle or self._server_errors):
+            return None
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith(_ECS_TARGET):
+            return None
+        operation = target[len(_ECS_TARGET) :]
+        keys = [operation]
+        if any(k.startswith(f"{operation}/") for k in (*self._throttle, *self._server_errors)):
+            keys.insert(0, f"{operation}/{_cluster(environ)}")
+        for key in keys:
+            if self._throttle.get(key, 0) > 0:
+                self._throttle[key] -= 1
+                return "400 Bad Request", json.dumps(
+                    {"__type": "ThrottlingException", "message": "Rate exceeded"}
+                ).encode()
+            if self._server_errors.get(key, 0) > 0:
+                self._server_errors[key] -= 1
+                return "500 Internal Server Error", json.dumps(
+                    {"__type": "ServerException", "message": "Service unavailable"}
+                ).encode()
+        return None
+
+
+def _cluster(environ: dict[str, Any]) -> str:
+    """The request's ``cluster`` (its short name); the body is put back for moto to read."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        cluster = str(json.loads(raw or b"{}").get("cluster") or "default")
+    except ValueError:
+        return ""
+    return cluster.rsplit("/", 1)[-1]
+
+
 class LocalAws:
     """An embedded AWS on ``host:port`` (port 0 picks a free one); one per process at a time."""
 
@@ -50,6 +100,7 @@ class LocalAws:
         self._host = host
         self._port = port
         self._simulation = EcsSimulation(options or SimulationOptions())
+        self._refusals = _Refusals(self._simulation.options)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -62,6 +113,7 @@ class LocalAws:
     def options(self, value: SimulationOptions) -> None:
         with self._simulation.lock:
             self._simulation.options = value
+            self._refusals = _Refusals(value)
 
     @property
     def endpoint_url(self) -> str:
@@ -133,6 +185,11 @@ class LocalAws:
 
         def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             with simulation.lock:
+                refusal = self._refusals.take(environ)
+                if refusal is not None:
+                    status, refused = refusal
+                    start_response(status, [("Content-Type", "application/x-amz-json-1.1")])
+                    return [refused]
                 simulation.advance(time.time())
                 body = moto_app(environ, start_response)
                 try:

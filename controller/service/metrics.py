@@ -38,7 +38,8 @@ _FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
 class _AwsCalls(Collector):
-    """``ecs_gitops_aws_api_calls_total{operation, error}`` from the process's call counter."""
+    """``ecs_gitops_aws_api_calls_total{operation, error}`` and
+    ``ecs_gitops_aws_api_retries_total{operation}`` from the process's call counter."""
 
     def __init__(self, counter: CallCounter) -> None:
         self._counter = counter
@@ -52,6 +53,14 @@ class _AwsCalls(Collector):
         for (operation, error), count in sorted(self._counter.counts().items()):
             family.add_metric((operation, error), count)
         yield family
+        retries = CounterMetricFamily(
+            f"{PREFIX}_aws_api_retries",
+            "AWS API calls sent again by botocore (throttling, 5xx, network), by operation.",
+            labels=("operation",),
+        )
+        for operation, count in sorted(self._counter.retries().items()):
+            retries.add_metric((operation,), count)
+        yield retries
 
 
 class ControllerMetrics:

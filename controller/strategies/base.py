@@ -5,6 +5,7 @@ Does I/O only through the context's ``EcsApi``, clock and sleep (both injectable
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -93,6 +94,10 @@ class Rollout(Protocol):
         """Turn a resumed rollout whose desired state git no longer asks for to its safe end."""
         ...
 
+    def waits(self) -> bool:
+        """Whether the next step begins by observing ECS (``drive`` pauses first), or acts at once."""
+        ...
+
 
 # The phase of a superseded rollout that has nothing left to wait for or undo.
 SUPERSEDED = "superseded"
@@ -106,6 +111,9 @@ class PhasedRollout:
     """
 
     first_phase = "prepare"
+    # phases that act (register, create, update, delete...) rather than wait on ECS: ``drive``
+    # runs them right after the step before, with no poll interval between
+    acting_phases: frozenset[str] = frozenset()
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
@@ -118,6 +126,10 @@ class PhasedRollout:
         if self.progress.phase == SUPERSEDED:
             return self._superseded()
         return self.handlers()[self.progress.phase]()
+
+    def waits(self) -> bool:
+        phase = self.progress.phase
+        return phase != SUPERSEDED and phase not in self.acting_phases
 
     def refused(self, reason: str) -> Outcome | None:
         """A step failed in a way no retry fixes (AWS refused the request, a resource is gone).
@@ -176,21 +188,39 @@ class PhasedRollout:
         return service
 
 
-def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
-    """Step a rollout until it finishes, pausing ``poll_seconds`` between observations.
+# The first pause before trying a step again after a retryable error; it doubles on each
+# further failure of that step, capped by the poll interval and the rollout's deadline.
+RETRY_FIRST_PAUSE_SECONDS = 0.5
 
-    Every step is checkpointed. When ``ctx.stop`` is set, the rollout pauses between two
-    steps (ECS goes on by itself) and reports Progressing; resuming it from the checkpoint
-    picks up where it left. An error that no retry fixes ends the rollout through its own
-    failure path; a retryable one leaves it journaled, to be resumed, until its deadline.
+
+def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
+    """Step a rollout until it finishes, pausing ``poll_seconds`` before each observation.
+
+    Steps that act follow one another at once (``Rollout.waits``): a pause is only ever spent
+    waiting on ECS. Every step is checkpointed. When ``ctx.stop`` is set, the rollout pauses
+    between two steps (ECS goes on by itself) and reports Progressing; resuming it from the
+    checkpoint picks up where it left. An error that no retry fixes ends the rollout through
+    its own failure path; a retryable one (throttling, 5xx, network) has the step tried again
+    after a growing pause with jitter, until the rollout's deadline.
     """
+    failures = 0  # consecutive retryable failures of the current step
     while True:
         try:
             outcome = rollout.step()
+            failures = 0
         except EcsGitopsError as e:
-            expired = ctx.clock() >= rollout.progress.deadline
-            if e.retryable and not expired:
-                raise  # the journal keeps the rollout; the step is tried again
+            now = ctx.clock()
+            if e.retryable and now < rollout.progress.deadline:
+                failures += 1
+                pause = retry_pause(
+                    failures, poll_seconds=ctx.poll_seconds, left=rollout.progress.deadline - now
+                )
+                ctx.report(f"retrying in {pause:.1f}s (attempt {failures + 1}): {e}")
+                ctx.checkpoint(rollout.progress)
+                if ctx.stop.is_set():
+                    return _paused(rollout)
+                _pause(ctx, pause)
+                continue
             # refused as invalid, or still failing at the deadline: retrying cannot help
             reason = str(e) if not e.retryable else f"still failing at the deadline: {e}"
             outcome = rollout.refused(reason)
@@ -198,17 +228,38 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
         if outcome is not None:
             return outcome
         if ctx.stop.is_set():
-            phase = rollout.progress.phase
-            return Outcome(
-                Result.PROGRESSING,
-                f"paused in phase {phase} when the controller stopped; resumes on its next start",
-                task_definition_arn=rollout.progress.task_definition_arn,
-                details={"phase": phase, "rollout": rollout.progress.to_dict()},
-            )
-        if ctx.sleep is None:
-            ctx.stop.wait(ctx.poll_seconds)
-        else:
-            ctx.sleep(ctx.poll_seconds)
+            return _paused(rollout)
+        if rollout.waits():
+            _pause(ctx, ctx.poll_seconds)
+
+
+def retry_pause(failures: int, *, poll_seconds: float, left: float) -> float:
+    """The pause before trying a step again after its ``failures``-th retryable failure in a row.
+
+    Exponential from ``RETRY_FIRST_PAUSE_SECONDS``, capped by the poll interval and the time
+    left before the deadline, with "equal jitter" (half fixed, half random) so that rollouts
+    throttled together do not all come back at the same moment.
+    """
+    growing = RETRY_FIRST_PAUSE_SECONDS * 2.0 ** min(failures - 1, 30)
+    ceiling = max(min(growing, poll_seconds, left), 0.0)
+    return ceiling / 2 + random.uniform(0.0, ceiling / 2)
+
+
+def _pause(ctx: RolloutContext, seconds: float) -> None:
+    if ctx.sleep is None:
+        ctx.stop.wait(seconds)
+    else:
+        ctx.sleep(seconds)
+
+
+def _paused(rollout: Rollout) -> Outcome:
+    phase = rollout.progress.phase
+    return Outcome(
+        Result.PROGRESSING,
+        f"paused in phase {phase} when the controller stopped; resumes on its next start",
+        task_definition_arn=rollout.progress.task_definition_arn,
+        details={"phase": phase, "rollout": rollout.progress.to_dict()},
+    )
 
 
 def stream_events(ctx: RolloutContext, progress: Progress, service: JsonDict | None) -> None:

@@ -79,6 +79,7 @@ class BlueGreenRollout(PhasedRollout):
     """
 
     first_phase = PREPARE
+    acting_phases = frozenset({PREPARE, CREATE, SWAP, FINISH, ROLLBACK})
 
     def __init__(
         self, ctx: RolloutContext, progress: Progress | None = None, *, elb: ElbApi | None = None

@@ -48,6 +48,7 @@ class CanaryRollout(PhasedRollout):
     """A canary then a rolling deploy of one service, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
+    acting_phases = frozenset({PREPARE, CREATE, DELETE, ROLLING, ABORT})
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         super().__init__(ctx, progress)
@@ -225,6 +226,11 @@ class CanaryRollout(PhasedRollout):
         p.deployment_id = inner.deployment_id
 
     # -- refusals and superseded rollouts ------------------------------------------------
+
+    def waits(self) -> bool:
+        if self.progress.phase.startswith(ROLLING + "/"):
+            return self._inner().waits()
+        return super().waits()
 
     def _in_rolling(self) -> bool:
         return self.progress.phase.startswith(ROLLING)

@@ -53,6 +53,7 @@ class RollingRollout(PhasedRollout):
     """A rolling deploy of one service, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
+    acting_phases = frozenset({PREPARE, APPLY, AUTOSCALING, ROLLBACK})
 
     @property
     def _name(self) -> str:

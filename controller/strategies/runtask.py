@@ -29,6 +29,7 @@ class RunTaskRollout(PhasedRollout):
     """One run of a job, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
+    acting_phases = frozenset({PREPARE, RUN})
 
     def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
         return {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}
