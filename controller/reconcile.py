@@ -21,7 +21,7 @@ from controller.aws.accounts import environment_refusal, refused_environments
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import generation
-from controller.aws.live import fetch_live
+from controller.aws.live import LiveRead, fetch_live, fetch_live_by_environment
 from controller.core.decision import Decision, decide, is_explicit, prerequisites, waiting_on
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
@@ -210,7 +210,9 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     valid = [state.services[k] for k in keys if k in state.services and k not in refused]
     # revisions are immutable: a (digest, ARN) pair the controller recorded spares a describe
     known = {r.taskDefinitionArn: r.digest for s in tree.statuses.values() for r in s.revisions}
-    live = fetch_live(valid, known_digests=known) if valid else {}
+    # an environment whose live state cannot be read is Unknown; the others go on
+    read = fetch_live_by_environment(valid, known_digests=known) if valid else LiveRead({})
+    live = read.services
 
     lock = threading.Lock()
 
@@ -276,7 +278,10 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     # busy environment never holds back another. Deciding a no-op makes no AWS call (live
     # state is read above), so in-sync services pass through the slots at once.
     # Services with nothing to roll out are settled here, without a thread each.
-    quiet = {**refused, **_tampered(foreign, keys)}
+    quiet = _unknown(read.unreadable, state=state, tree=tree, under_way=under_way)
+    for result in quiet.values():
+        options.report(_summary_line(result))
+    quiet |= {**refused, **_tampered(foreign, keys)}
     quiet |= {
         key: one(key)
         for key in keys
@@ -342,6 +347,43 @@ def _masking(report: Callable[[str], None]) -> Callable[[str], None]:
         report(mask_text(line))
 
     return masked
+
+
+def _unknown(
+    unreadable: Mapping[str, str],
+    *,
+    state: RepoState,
+    tree: StatusTree,
+    under_way: Mapping[str, JournalEntry],
+) -> dict[str, ServiceResult]:
+    """Services whose environment's live state could not be read: Unknown, nothing sent.
+
+    Their status says so, carrying over what the last one knew (revision, applied state),
+    except where the status file is a memory the controller still needs as it is: a job's
+    (whether it ran), a rollout's under way (to resume it), a failed deploy's (with its marker).
+    """
+    found: dict[str, ServiceResult] = {}
+    for key, why in unreadable.items():
+        previous = tree.statuses.get(key)
+        desired = state.services[key]
+        kept = previous is not None and (
+            desired.deploy.strategy is Strategy.RUN_TASK
+            or key in under_way
+            or previous.result in (Result.PROGRESSING, Result.ROLLED_BACK, Result.FAILED)
+        )
+        found[key] = ServiceResult(
+            key,
+            Outcome(
+                Result.UNKNOWN,
+                f"live state could not be read, nothing was checked or changed: {why}",
+                task_definition_arn=previous.taskDefinitionArn if previous else None,
+            ),
+            action="unknown",
+            failed_now=True,
+            desired=desired,
+            keep_status=kept,
+        )
+    return found
 
 
 def _tampered(foreign: Mapping[str, str], keys: Sequence[str]) -> dict[str, ServiceResult]:
@@ -888,7 +930,9 @@ def _status_changes(
             or None,
             controller=controller,
             # what stays applied while live and git differ; a Synced status is its own
-            appliedState=_applied(previous) if outcome.result == Result.OUT_OF_SYNC else None,
+            appliedState=_applied(previous)
+            if outcome.result in (Result.OUT_OF_SYNC, Result.UNKNOWN)
+            else None,
             revisions=previous.revisions if previous else (),
         )
         if outcome.result == Result.SYNCED and r.digest and outcome.task_definition_arn:

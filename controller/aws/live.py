@@ -5,13 +5,15 @@ account and region, DescribeScalingPolicies only for services that have, or want
 target, and DescribeTaskDefinition only for a revision whose content is not already known:
 once per process by ARN, and never when the caller already knows the running revision's
 digest equals the desired one. Describes run concurrently, a few at a time per account and
-region. This module does I/O (AWS reads).
+region. A failed read is confined to the environments it concerns
+(``fetch_live_by_environment``). This module does I/O (AWS reads).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.aws.clients import AwsClients, aws_errors, clients_for
@@ -24,7 +26,7 @@ from controller.aws.task_definitions import (
 )
 from controller.core.model import DesiredService, Environment, JsonDict, Strategy
 from controller.core.plan import LiveService
-from controller.errors import AwsError
+from controller.errors import AwsError, EcsGitopsError
 
 # DescribeServices accepts at most 10 services per call.
 DESCRIBE_SERVICES_BATCH = 10
@@ -86,6 +88,48 @@ def fetch_live(
         for part in parts:
             result.update(part)
     return result
+
+
+@dataclass(frozen=True)
+class LiveRead:
+    """What ``fetch_live_by_environment`` could read, and why the rest could not be read."""
+
+    services: dict[str, LiveService]
+    # service key -> the error that kept its environment's live state from being read
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def fetch_live_by_environment(
+    services: Sequence[DesiredService],
+    *,
+    clients: ClientsFor = clients_for,
+    cache: TaskDefinitionCache = TASK_DEFINITIONS,
+    known_digests: Mapping[str, str] | None = None,
+) -> LiveRead:
+    """``fetch_live``, with a failure confined to the environments it concerns.
+
+    Everything is read at once first, batched across environments (the fewest calls); only
+    when that fails is each environment read on its own, so that one unreachable cluster,
+    region or role leaves the other environments' live state known.
+    """
+    try:
+        return LiveRead(
+            fetch_live(services, clients=clients, cache=cache, known_digests=known_digests)
+        )
+    except EcsGitopsError:
+        pass
+    by_env: dict[str, list[DesiredService]] = {}
+    for desired in services:
+        by_env.setdefault(desired.env.name, []).append(desired)
+    read = LiveRead({})
+    for group in by_env.values():
+        try:
+            read.services.update(
+                fetch_live(group, clients=clients, cache=cache, known_digests=known_digests)
+            )
+        except EcsGitopsError as e:
+            read.unreadable.update({desired.key: str(e) for desired in group})
+    return read
 
 
 def _fetch_account(

@@ -20,6 +20,8 @@ class Result(StrEnum):
     FAILED = "Failed"  # a deploy or job failed and nothing could be restored
     ROLLED_BACK = "RolledBack"  # a deploy failed and the previous version is back
     INVALID = "Invalid"  # the service's files are invalid: nothing of it was applied
+    # its environment's live state could not be read: nothing of it was checked or changed
+    UNKNOWN = "Unknown"
 
     @property
     def is_failure(self) -> bool:

@@ -29,6 +29,7 @@ _HEALTH = {
     Result.FAILED: "Degraded",
     Result.OUT_OF_SYNC: "Unknown",
     Result.INVALID: "Unknown",
+    Result.UNKNOWN: "Unknown",
 }
 HEALTH_STATES = ("Healthy", "Progressing", "Degraded", "Unknown")
 
