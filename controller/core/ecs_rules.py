@@ -10,7 +10,8 @@ and each message quotes ECS's own answer where its wording is known.
 Only what ECS is documented (or known) to refuse is checked: a false rejection blocks a
 deploy that would have worked. Names of families and services are checked with the other
 ECS bounds in ``controller.core.limits``; unique container names and load balancer targets
-in ``controller.core.render``.
+in ``controller.core.render``; the deployments ECS runs itself (BLUE_GREEN, LINEAR, CANARY)
+in ``controller.core.ecs_deployment_rules``, called from here.
 
 Purely computational.
 """
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from controller.core import ecs_deployment_rules
 from controller.core.documents import Document, Path, format_path
 from controller.core.model import JsonDict, Problem
 
@@ -86,6 +88,9 @@ def check(
                 for rule in REQUEST_RULES
                 for path, message in rule(task_definition, request, kind=kind)
             )
+    if service is not None and "service" in documents:
+        # deployments ECS runs itself (BLUE_GREEN, LINEAR, CANARY) have rules of their own
+        problems.extend(ecs_deployment_rules.check(documents, service))
     return problems
 
 

@@ -129,3 +129,39 @@ def test_a_pasted_describe_task_definition_response(tmp_path: Path) -> None:
         "remove its read-only fields taskDefinitionArn, revision, status, requiresAttributes, "
         "compatibilities, registeredAt, registeredBy\n"
     )
+
+
+def test_rules_of_the_deployments_ecs_runs_itself(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo)
+    service = repo / "staging" / "web" / "service.yaml"
+    # deploy.yaml stays on strategy rolling, while service.yaml asks ECS for blue/green with
+    # a PAUSE hook where ECS takes none and a load balancer without its advancedConfiguration
+    service.write_text(
+        service.read_text()
+        + "  strategy: BLUE_GREEN\n"
+        + "  bakeTimeInMinutes: 5\n"
+        + "  lifecycleHooks:\n"
+        + "    - targetType: PAUSE\n"
+        + "      lifecycleStages: [PRODUCTION_TRAFFIC_SHIFT]\n"
+        + "loadBalancers:\n"
+        + "  - targetGroupArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/w/1\n"
+        + "    containerName: nginx\n"
+        + "    containerPort: 80\n"
+    )
+    done = validate(repo)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "staging/web/service.yaml:17: deploymentConfiguration.strategy BLUE_GREEN makes ECS run "
+        "the deployment itself, and deploy.yaml's strategy rolling would run its own: the two "
+        "would fight over the service's tasks and traffic; set 'strategy: ecs' in deploy.yaml to "
+        "let ECS deploy (or drop deploymentConfiguration.strategy)",
+        "staging/web/service.yaml:21: a PAUSE hook cannot be configured at "
+        "PRODUCTION_TRAFFIC_SHIFT (only AWS_LAMBDA hooks can): pause at POST_TEST_TRAFFIC_SHIFT, "
+        "PRE_PRODUCTION_TRAFFIC_SHIFT or POST_PRODUCTION_TRAFFIC_SHIFT instead",
+        "staging/web/service.yaml:23: deploymentConfiguration.strategy BLUE_GREEN needs "
+        "advancedConfiguration on every load balancer: alternateTargetGroupArn, "
+        "productionListenerRule and roleArn (testListenerRule optional), so that ECS can shift "
+        "traffic between the two target groups",
+    ]
+    assert done.stderr == "2 environments, 8 services: 3 problems (1 invalid service)\n"
