@@ -7,6 +7,7 @@ was being done and whether a retry helps. Strategies talk to AWS only through th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from controller.aws.clients import AwsClients, aws_errors
@@ -139,6 +140,53 @@ class EcsApi:
             return
         with aws_errors(f"untag service {arn}"):
             self.ecs.untag_resource(resourceArn=arn, tagKeys=list(keys))
+
+    # -- service deployments (ECS's own record of each deployment) -----------------------
+
+    def list_service_deployments(
+        self, *, cluster: str, name: str, created_after: datetime | None = None
+    ) -> list[JsonDict]:
+        """The service's deployments (brief), every page; only those created after the time if given."""
+        request: JsonDict = {"cluster": cluster, "service": name}
+        if created_after is not None:
+            request["createdAt"] = {"after": created_after}
+        briefs: list[JsonDict] = []
+        with aws_errors(f"list service deployments of {name} in cluster {cluster}"):
+            while True:
+                response = self.ecs.list_service_deployments(**request)
+                briefs.extend(response.get("serviceDeployments", []))
+                if not response.get("nextToken"):
+                    return briefs
+                request["nextToken"] = response["nextToken"]
+
+    def describe_service_deployments(self, arns: Sequence[str]) -> list[JsonDict]:
+        """Service deployments in full (DescribeServiceDeployments takes 20 at a time)."""
+        deployments: list[JsonDict] = []
+        for start in range(0, len(arns), 20):
+            with aws_errors("describe service deployments"):
+                response = self.ecs.describe_service_deployments(
+                    serviceDeploymentArns=list(arns[start : start + 20])
+                )
+            deployments.extend(response.get("serviceDeployments", []))
+        return deployments
+
+    def describe_service_revisions(self, arns: Sequence[str]) -> list[JsonDict]:
+        """Service revisions (DescribeServiceRevisions takes 20 at a time)."""
+        revisions: list[JsonDict] = []
+        for start in range(0, len(arns), 20):
+            with aws_errors("describe service revisions"):
+                response = self.ecs.describe_service_revisions(
+                    serviceRevisionArns=list(arns[start : start + 20])
+                )
+            revisions.extend(response.get("serviceRevisions", []))
+        return revisions
+
+    def stop_service_deployment(self, arn: str, *, rollback: bool = True) -> None:
+        """Ask ECS to stop a deployment in flight: roll it back (default) or just abort it."""
+        with aws_errors(f"stop service deployment {arn}"):
+            self.ecs.stop_service_deployment(
+                serviceDeploymentArn=arn, stopType="ROLLBACK" if rollback else "ABORT"
+            )
 
     # -- tasks ---------------------------------------------------------------------------
 

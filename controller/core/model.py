@@ -44,6 +44,8 @@ class Strategy(StrEnum):
     CANARY = "canary"
     BLUE_GREEN = "blue-green"
     RUN_TASK = "run-task"
+    # ECS runs the deployment service.yaml declares; the controller follows it to its end
+    ECS = "ecs"
 
 
 @dataclass(frozen=True)

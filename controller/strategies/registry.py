@@ -11,6 +11,7 @@ from controller.core.model import Strategy
 from controller.strategies.base import Progress, Rollout, RolloutContext
 from controller.strategies.bluegreen import BlueGreenRollout
 from controller.strategies.canary import CanaryRollout
+from controller.strategies.ecs_native import EcsNativeRollout
 from controller.strategies.rolling import RollingRollout
 from controller.strategies.runtask import RunTaskRollout
 
@@ -21,6 +22,7 @@ ROLLOUTS: dict[Strategy, RolloutFactory] = {
     Strategy.BLUE_GREEN: BlueGreenRollout,
     Strategy.CANARY: CanaryRollout,
     Strategy.RUN_TASK: RunTaskRollout,
+    Strategy.ECS: EcsNativeRollout,
 }
 
 
