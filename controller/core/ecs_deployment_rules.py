@@ -17,8 +17,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from controller.core.documents import Document, Path
-from controller.core.model import JsonDict, Problem
+from controller.core.documents import Document, Path, parse_document
+from controller.core.model import JsonDict, Problem, RepoState
 
 Issue = tuple[Path, str]
 
@@ -249,6 +249,32 @@ def timeout_warnings(
         return [deploy.problem(("timeout",), message)]
     message = message.replace("timeout (", "timeout (the default, ", 1)
     return [documents["service"].problem(("deploymentConfiguration",), message)]
+
+
+def warnings(files: Mapping[str, str | Problem], state: RepoState) -> list[Problem]:
+    """The warnings of every valid service of ``state`` (loaded from ``files``), in order.
+
+    A warning is a ``Problem`` whose message starts with "warning: ": ``validate`` prints it
+    at its FILE:LINE, and nothing holds the service back (the loader never sees it).
+    """
+    found: list[Problem] = []
+    for key in sorted(state.services):
+        desired = state.services[key]
+        if desired.service is None or native_strategy(desired.service) is None:
+            continue
+        documents: dict[str, Document] = {}
+        for kind in ("deploy", "service"):
+            path = desired.files.get(kind)
+            text = files.get(path) if path is not None else None
+            doc = parse_document(path, text)[0] if path and isinstance(text, str) else None
+            if doc is not None:
+                documents[kind] = doc
+        found.extend(
+            timeout_warnings(
+                documents, desired.service, timeout_seconds=desired.deploy.timeout_seconds
+            )
+        )
+    return found
 
 
 def _minutes(minutes: float) -> str:

@@ -288,3 +288,50 @@ def test_total_bake_time_by_strategy() -> None:
     assert bake(configuration("LINEAR")) == 9 * 6
     assert bake(configuration("CANARY", "  bakeTimeInMinutes: 1\n")) == 10 + 1
     assert bake(configuration("ROLLING", "  bakeTimeInMinutes: 30\n")) == 0
+
+
+def timeout_warnings(service: str, deploy: str, *, timeout_seconds: float) -> list[str]:
+    documents = {}
+    for kind, path, text in (("service", SVC, service), ("deploy", DEPLOY, deploy)):
+        doc, found = parse_document(path, text)
+        assert doc is not None and not found
+        documents[kind] = doc
+    assert isinstance(documents["service"].value, dict)
+    return [
+        str(p)
+        for p in ecs_deployment_rules.timeout_warnings(
+            documents, documents["service"].value, timeout_seconds=timeout_seconds
+        )
+    ]
+
+
+def test_a_timeout_shorter_than_the_bake_time_is_a_warning_at_the_timeout() -> None:
+    service = BASE + configuration("BLUE_GREEN", "  bakeTimeInMinutes: 15\n")
+    deploy = "strategy: ecs\nimage: nginx:1.27\ntimeout: 10m\n"
+    assert timeout_warnings(service, deploy, timeout_seconds=600) == [
+        f"{DEPLOY}:3: warning: deploy.yaml's timeout (10 minutes) is shorter than the BLUE_GREEN "
+        "deployment's total bake time (15 minutes): the controller would roll back every "
+        "deployment while ECS is still baking; make timeout longer than the bake time"
+    ]
+    assert timeout_warnings(service, deploy, timeout_seconds=20 * 60) == []
+
+
+def test_the_default_timeout_is_warned_of_at_the_deployment_configuration() -> None:
+    service = BASE + configuration("CANARY", "  bakeTimeInMinutes: 5\n")
+    assert timeout_warnings(service, "strategy: ecs\nimage: x\n", timeout_seconds=600) == [
+        f"{SVC}:6: warning: deploy.yaml's timeout (the default, 10 minutes) is shorter than the "
+        "CANARY deployment's total bake time (15 minutes): the controller would roll back every "
+        "deployment while ECS is still baking; make timeout longer than the bake time"
+    ]
+
+
+def test_a_warning_holds_no_service_back() -> None:
+    service = BASE + configuration("LINEAR", "  bakeTimeInMinutes: 5\n")  # 54 + 5 minutes
+    files = {**MINIMAL, SVC: service, DEPLOY: "strategy: ecs\nimage: nginx:1.27\ntimeout: 30m\n"}
+    state = load_repo(files)
+    assert state.problems == () and "staging/web" in state.services
+    assert [str(w) for w in ecs_deployment_rules.warnings(files, state)] == [
+        f"{DEPLOY}:3: warning: deploy.yaml's timeout (30 minutes) is shorter than the LINEAR "
+        "deployment's total bake time (59 minutes): the controller would roll back every "
+        "deployment while ECS is still baking; make timeout longer than the bake time"
+    ]

@@ -164,4 +164,25 @@ def test_rules_of_the_deployments_ecs_runs_itself(tmp_path: Path) -> None:
         "productionListenerRule and roleArn (testListenerRule optional), so that ECS can shift "
         "traffic between the two target groups",
     ]
-    assert done.stderr == "2 environments, 8 services: 3 problems (1 invalid service)\n"
+    assert done.stderr.endswith(" services: 3 problems (1 invalid service)\n")
+
+
+def test_a_timeout_shorter_than_ecs_s_bake_time_is_a_warning(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo)
+    web = repo / "staging" / "web"
+    (web / "deploy.yaml").write_text(
+        "strategy: ecs\nimage: public.ecr.aws/nginx/nginx:1.27\ntimeout: 10m\n"
+    )
+    service = web / "service.yaml"
+    service.write_text(service.read_text() + "  strategy: BLUE_GREEN\n  bakeTimeInMinutes: 15\n")
+    done = validate(repo)
+    assert (done.returncode, done.stderr) == (0, "")
+    warning, summary = done.stdout.splitlines()
+    assert warning == (
+        "staging/web/deploy.yaml:3: warning: deploy.yaml's timeout (10 minutes) is shorter than "
+        "the BLUE_GREEN deployment's total bake time (15 minutes): the controller would roll back "
+        "every deployment while ECS is still baking; make timeout longer than the bake time"
+    )
+    assert summary.startswith("2 environments, ")
+    assert summary.endswith(" services: no problems, 1 warning")
