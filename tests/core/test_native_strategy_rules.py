@@ -48,15 +48,9 @@ def problems(service: str, *, deploy: str = "strategy: ecs\nimage: nginx:1.27\n"
     return [str(p) for p in state.problems]
 
 
-# The deploy.yaml strategy "ecs" is being added beside these rules; until the schema knows it,
-# a deploy.yaml naming it is a schema problem of its own, which these tests leave aside.
-def rule_problems(service: str, *, deploy: str = "strategy: ecs\nimage: nginx:1.27\n") -> list[str]:
-    return [p for p in problems(service, deploy=deploy) if not p.startswith(DEPLOY)]
-
-
 def test_a_blue_green_service_on_strategy_ecs_passes() -> None:
     service = BASE + configuration("BLUE_GREEN", "  bakeTimeInMinutes: 5\n") + BALANCER + ADVANCED
-    assert rule_problems(service) == []
+    assert problems(service) == []
     # and with the test listener rule (optional), hooks and alarms
     hooks = (
         "  lifecycleHooks:\n"
@@ -66,8 +60,7 @@ def test_a_blue_green_service_on_strategy_ecs_passes() -> None:
     )
     test_rule = "      testListenerRule: arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/t\n"
     assert (
-        rule_problems(BASE + configuration("BLUE_GREEN", hooks) + BALANCER + ADVANCED + test_rule)
-        == []
+        problems(BASE + configuration("BLUE_GREEN", hooks) + BALANCER + ADVANCED + test_rule) == []
     )
 
 
@@ -106,7 +99,7 @@ def test_a_native_strategy_needs_the_ecs_deployment_controller(controller: str) 
         + BALANCER
         + ADVANCED
     )
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:9: deploymentConfiguration.strategy CANARY is run by the ECS deployment "
         f"controller, and this service's is {controller}: set deploymentController.type to ECS "
         "(or leave it out) to use ECS's own deployments"
@@ -127,7 +120,7 @@ def test_each_configuration_goes_with_its_strategy(strategy: str, member: str, o
     service = (
         BASE + configuration(strategy, f"  {member}:\n    {key}: 10.0\n") + BALANCER + ADVANCED
     )
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:8: {member} is only valid with deploymentConfiguration.strategy {owner}; the "
         f"strategy is {strategy}"
     ]
@@ -147,7 +140,7 @@ def test_every_load_balancer_needs_advanced_configuration() -> None:
         "    containerName: web\n    containerPort: 80\n"
     )
     service = BASE + configuration("LINEAR") + BALANCER + ADVANCED + second
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:16: deploymentConfiguration.strategy LINEAR needs advancedConfiguration on every "
         "load balancer: alternateTargetGroupArn, productionListenerRule and roleArn "
         "(testListenerRule optional), so that ECS can shift traffic between the two target groups"
@@ -161,7 +154,7 @@ def test_advanced_configuration_needs_its_three_members() -> None:
         "      testListenerRule: arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/t\n"
     )
     service = BASE + configuration("BLUE_GREEN") + BALANCER + partial
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:12: advancedConfiguration lacks productionListenerRule, roleArn: "
         "deploymentConfiguration.strategy BLUE_GREEN needs alternateTargetGroupArn, "
         "productionListenerRule and roleArn"
@@ -170,7 +163,7 @@ def test_advanced_configuration_needs_its_three_members() -> None:
 
 def test_a_native_strategy_without_a_load_balancer_is_not_held_to_advanced_configuration() -> None:
     # Service Connect services run blue/green without a load balancer
-    assert rule_problems(BASE + configuration("BLUE_GREEN")) == []
+    assert problems(BASE + configuration("BLUE_GREEN")) == []
 
 
 @pytest.mark.parametrize("stage", ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"])
@@ -181,7 +174,7 @@ def test_pause_hooks_are_refused_at_the_traffic_shifts(stage: str) -> None:
         f"      lifecycleStages:\n        - POST_SCALE_UP\n        - {stage}\n"
     )
     service = BASE + configuration("BLUE_GREEN", hooks) + BALANCER + ADVANCED
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:12: a PAUSE hook cannot be configured at {stage} (only AWS_LAMBDA hooks can): "
         "pause at POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT or "
         "POST_PRODUCTION_TRAFFIC_SHIFT instead"
@@ -199,7 +192,7 @@ def test_lambda_hooks_may_run_at_the_traffic_shifts_with_any_hook_details() -> N
         "        anything: [1, {nested: true}, null, 2.5]\n"
         "        'with spaces': yes\n"
     )
-    assert rule_problems(BASE + configuration("BLUE_GREEN", hooks) + BALANCER + ADVANCED) == []
+    assert problems(BASE + configuration("BLUE_GREEN", hooks) + BALANCER + ADVANCED) == []
 
 
 @pytest.mark.parametrize(
@@ -248,7 +241,7 @@ def test_lambda_hooks_may_run_at_the_traffic_shifts_with_any_hook_details() -> N
 def test_ranges_ecs_enforces(strategy: str, member: str, key: str, value: str, shown: str) -> None:
     extra = f"  {member}:\n    {key}: {value}\n"
     service = BASE + configuration(strategy, extra) + BALANCER + ADVANCED
-    assert rule_problems(service) == [
+    assert problems(service) == [
         f"{SVC}:9: {member}.{key} {value} is not valid in ECS: valid values are {shown}"
     ]
 
@@ -266,7 +259,7 @@ def test_ranges_ecs_enforces(strategy: str, member: str, key: str, value: str, s
 def test_the_ends_of_the_ranges_are_valid(member: str, values: str) -> None:
     strategy = "LINEAR" if member == "linearConfiguration" else "CANARY"
     extra = f"  {member}: {{{values}}}\n"
-    assert rule_problems(BASE + configuration(strategy, extra) + BALANCER + ADVANCED) == []
+    assert problems(BASE + configuration(strategy, extra) + BALANCER + ADVANCED) == []
 
 
 # --- total bake time -----------------------------------------------------------------------------
