@@ -145,8 +145,8 @@ def rollback_reason(deployment: JsonDict) -> str:
             what = hook.get("targetArn") or hook.get("hookId") or "a lifecycle hook"
             parts.append(f"lifecycle hook {what} {str(hook['status']).lower().replace('_', ' ')}")
     reason = (deployment.get("rollback") or {}).get("reason") or deployment.get("statusReason")
-    if reason and str(reason) not in parts:
-        parts.append(str(reason))
+    if reason:
+        parts.append(str(reason).rstrip("."))  # joined with "; ", not ended
     return "; ".join(parts) or "ECS rolled the deployment back without saying why"
 
 
