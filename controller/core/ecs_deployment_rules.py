@@ -161,6 +161,25 @@ def _advanced_configuration(service: JsonDict) -> Iterable[Issue]:
             )
 
 
+def _hook_members(service: JsonDict) -> Iterable[Issue]:
+    """DeploymentLifecycleHook: lifecycleStages "You must provide this parameter when
+    configuring a deployment lifecycle hook"; hookTargetArn "You must provide this parameter
+    when configuring an AWS_LAMBDA lifecycle hook" (AWS_LAMBDA is the default targetType)."""
+    hooks = _configuration(service).get("lifecycleHooks")
+    for index, hook in enumerate(hooks if isinstance(hooks, list) else []):
+        if not isinstance(hook, dict):
+            continue
+        where: Path = ("deploymentConfiguration", "lifecycleHooks", index)
+        if not hook.get("lifecycleStages"):
+            yield (where, "a lifecycle hook needs lifecycleStages: the stages it runs at")
+        if hook.get("targetType", "AWS_LAMBDA") == "AWS_LAMBDA" and not hook.get("hookTargetArn"):
+            yield (
+                where,
+                "an AWS_LAMBDA lifecycle hook (the default targetType) needs hookTargetArn, the "
+                "Lambda function's ARN; set targetType: PAUSE for an approval gate",
+            )
+
+
 def _pause_hooks(service: JsonDict) -> Iterable[Issue]:
     hooks = _configuration(service).get("lifecycleHooks")
     for index, hook in enumerate(hooks if isinstance(hooks, list) else []):
@@ -295,6 +314,7 @@ RULES: tuple[Callable[[JsonDict], Iterable[Issue]], ...] = (
     _deployment_controller,
     _strategy_configurations,
     _advanced_configuration,
+    _hook_members,
     _pause_hooks,
     _ranges,
 )

@@ -328,3 +328,24 @@ def test_a_warning_holds_no_service_back() -> None:
         "deployment's total bake time (59 minutes): the controller would roll back every "
         "deployment while ECS is still baking; make timeout longer than the bake time"
     ]
+
+
+@pytest.mark.parametrize(
+    ("hook", "expected"),
+    [
+        pytest.param(
+            "    - lifecycleStages: [POST_SCALE_UP]\n",
+            "an AWS_LAMBDA lifecycle hook (the default targetType) needs hookTargetArn, the "
+            "Lambda function's ARN; set targetType: PAUSE for an approval gate",
+            id="a Lambda hook without its function",
+        ),
+        pytest.param(
+            "    - targetType: PAUSE\n",
+            "a lifecycle hook needs lifecycleStages: the stages it runs at",
+            id="a hook without stages",
+        ),
+    ],
+)
+def test_a_hook_names_its_stages_and_a_lambda_hook_its_function(hook: str, expected: str) -> None:
+    service = BASE + configuration("BLUE_GREEN", "  lifecycleHooks:\n" + hook) + BALANCER + ADVANCED
+    assert problems(service) == [f"{SVC}:9: {expected}"]
