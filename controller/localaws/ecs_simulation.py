@@ -27,6 +27,11 @@ What is simulated, as real ECS does it:
   rollout goes FAILED at 0.5 x desiredCount failures (at least 3, at most 200) and stops launching;
   with rollback on, a new PRIMARY on the last COMPLETED deployment's task definition starts.
   Without the breaker the service replaces failed tasks forever.
+- Each new deployment is also a service deployment to a new service revision, recorded in
+  ``controller.localaws.service_deployments`` and served by ``service_deployment_api``: PENDING,
+  IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
+  or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
+  completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
 - Tasks of images matching a stuck glob stay PENDING forever.
 - RunTask (Fargate, task-level cpu/memory only is fine): the job runs ``task_start_seconds`` and
   stops with its containers' exit codes (0, or 1 for a failing image). ListTasks honours cluster,
@@ -90,6 +95,12 @@ from controller.core.fields import (
     with_service_connect_defaults,
 )
 from controller.core.normalize import with_defaults
+from controller.localaws import service_deployment_api
+from controller.localaws.service_deployments import (
+    RevisionCounts,
+    ServiceDeployment,
+    ServiceDeployments,
+)
 
 # What CreateService fills in when a field is not given, as real ECS does.
 DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
@@ -139,6 +150,8 @@ class _Deployment:
     rollback: bool = False  # started by the circuit breaker: a failed rollback is not rolled back
     # serviceConnectConfiguration, volumeConfigurations...: ECS reports them per deployment
     settings: dict[str, Any] = field(default_factory=dict)
+    revision: str = ""  # the service revision it runs (a rollback runs an older one)
+    record: ServiceDeployment | None = None  # the service deployment it belongs to
 
 
 @dataclass
@@ -228,6 +241,7 @@ class EcsSimulation:
         self._unhealthy_targets: set[tuple[str, str]] = set()
         self._stopped: deque[tuple[float, _TaskSim]] = deque()  # oldest first
         self._clock = 0.0
+        self.service_deployments = ServiceDeployments()
 
     def reset(self) -> None:
         """Forget everything (moto's state is reset by the caller)."""
@@ -240,6 +254,7 @@ class EcsSimulation:
         self._dirty.clear()
         self._unhealthy_targets.clear()
         self._stopped.clear()
+        self.service_deployments.reset()
 
     # ---- time -------------------------------------------------------------------------------
 
@@ -523,6 +538,8 @@ class EcsSimulation:
         """DRAINING now; tasks stop at the next scheduling pass, INACTIVE after the start time."""
         s.service.status = "DRAINING"
         s.service.desired_count = 0
+        if s.deployments and s.primary.record is not None:
+            s.primary.record.stop(now, reason="The service was deleted.")
         s.inactive_at = now + self.options.task_start_seconds
         heapq.heappush(self._inactive_due, (s.inactive_at, s.seq, s))
         self._touch(s)
@@ -547,21 +564,112 @@ class EcsSimulation:
         *,
         task_definition: str,
         reason: str = "",
-        settings: dict[str, Any] | None = None,
+        rollback_to: _Deployment | None = None,
     ) -> _Deployment:
+        """A new PRIMARY; ``rollback_to``: it runs that deployment's revision again, as a rollback."""
         d = _Deployment(
             id=_new_deployment_id(),
             task_definition=task_definition,
             created_at=t,
             updated_at=t,
             desired_count=s.service.desired_count,
-            settings=dict(s.settings if settings is None else settings),
+            settings=dict(s.settings if rollback_to is None else rollback_to.settings),
         )
         d.rollout_state_reason = reason or f"ECS deployment {d.id} in progress."
+        if rollback_to is None:
+            self._record_service_deployment(s, d, t)
+        else:
+            # ECS: a rollback is the failed service deployment going back to its source revision
+            d.revision, d.record, d.rollback = rollback_to.revision, s.primary.record, True
         s.deployments.insert(0, d)
         s.steady = False
         self._touch(s)
         return d
+
+    def _record_service_deployment(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
+        """The service revision ``d`` targets and its service deployment, from the revisions live."""
+        service = s.service
+        revision = self.service_deployments.new_revision(
+            t,
+            service_arn=service.arn,
+            cluster_arn=s.backend._get_cluster(service.cluster_name).arn,
+            members=service_deployment_api.revision_members(
+                service,
+                task_definition=s.backend.describe_task_definition(d.task_definition),
+                settings=d.settings,
+            ),
+        )
+        breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
+        d.revision = revision.arn
+        d.record = self.service_deployments.new_deployment(
+            t,
+            target=revision,
+            sources=[old.revision for old in s.deployments],
+            deployment_configuration=dict(service.deployment_configuration),
+            breaker_threshold=(
+                _circuit_breaker_threshold(int(service.desired_count or 0))
+                if breaker.get("enable")
+                else None
+            ),
+        )
+
+    def stop_service_deployment(self, arn: str, t: float, *, stop_type: str) -> None:
+        """StopServiceDeployment: ROLLBACK to the last completed revision, or ABORT where it is.
+
+        Raises ECS's ConflictException when the deployment is not in progress.
+        """
+        s = next(
+            (
+                s
+                for s in self._services.values()
+                if s.deployments
+                and s.primary.record is not None
+                and s.primary.record.arn == arn
+                and not s.primary.rollback
+            ),
+            None,
+        )
+        record = self.service_deployments.deployment(arn)
+        if s is None or record is None or record.status not in ("PENDING", "IN_PROGRESS"):
+            raise ECSException(
+                "ConflictException", f"The service deployment {arn} is not in progress."
+            )
+        d = s.primary
+        d.rollout_state = "FAILED"
+        d.updated_at = t
+        target = s.last_completed
+        if stop_type == "ROLLBACK" and target is not None:
+            d.rollout_state_reason = "Service deployment stopped: rolling back."
+            self._roll_back(
+                s,
+                t,
+                target=target,
+                reason="Service deployment rolled back by StopServiceDeployment.",
+                deployment_reason="ECS deployment stopped",
+            )
+        else:
+            # ABORT (or nothing to go back to): the service stays as it is, nothing more launches
+            d.rollout_state_reason = "Service deployment stopped by request."
+            record.stop(t, reason="Service deployment stopped by request.")
+        self._touch(s)
+        self._render(s)
+
+    def _roll_back(
+        self, s: _ServiceSim, t: float, *, target: _Deployment, reason: str, deployment_reason: str
+    ) -> None:
+        """Start a PRIMARY on ``target``'s revision; the failed service deployment rolls back."""
+        failed = s.primary
+        self._event(s, t, f"(service {s.service.name}) rolling back to deployment {target.id}.")
+        s.service.task_definition = target.task_definition
+        if failed.record is not None:
+            failed.record.roll_back(t, reason=reason, to_revision=target.revision)
+        self._new_deployment(
+            s,
+            t,
+            task_definition=target.task_definition,
+            reason=f"{deployment_reason}: rolling back to deploymentId {target.id}.",
+            rollback_to=target,
+        )
 
     def _schedule(self, s: _ServiceSim, t: float) -> None:
         """One pass of the service scheduler: stop what may stop, launch what may launch."""
@@ -572,6 +680,8 @@ class EcsSimulation:
             self._render(s)
             return
         primary = s.primary
+        if primary.record is not None and not primary.rollback:
+            primary.record.start(t)
         desired = int(service.desired_count or 0)
         primary.desired_count = desired
         config = service.deployment_configuration
@@ -651,6 +761,8 @@ class EcsSimulation:
     def _task_failed(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
         d.failed_tasks += 1
         d.updated_at = t
+        if d.record is not None and not d.rollback and d.record.target == d.revision:
+            d.record.failure_count = d.failed_tasks
         breaker = s.service.deployment_configuration.get("deploymentCircuitBreaker") or {}
         if d is not s.primary or d.rollout_state != "IN_PROGRESS" or not breaker.get("enable"):
             return
@@ -663,17 +775,19 @@ class EcsSimulation:
             s, t, f"(service {name}) deployment {d.id} deployment failed: tasks failed to start."
         )
         target = s.last_completed
+        if d.record is not None and not d.rollback:
+            d.record.breaker_triggered = True
         if breaker.get("rollback") and target is not None and not d.rollback:
-            self._event(s, t, f"(service {name}) rolling back to deployment {target.id}.")
-            s.service.task_definition = target.task_definition
-            rollback = self._new_deployment(
+            self._roll_back(
                 s,
                 t,
-                task_definition=target.task_definition,
-                reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
-                settings=target.settings,
+                target=target,
+                reason="Service deployment rolled back because the circuit breaker threshold "
+                "was exceeded.",
+                deployment_reason="ECS deployment circuit breaker",
             )
-            rollback.rollback = True
+        elif d.record is not None:
+            d.record.stop(t, reason=d.rollout_state_reason, failed_rollback=d.rollback)
 
     def _check_steady(self, s: _ServiceSim, t: float) -> None:
         primary = s.primary
@@ -690,6 +804,8 @@ class EcsSimulation:
             primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
             primary.updated_at = t
             s.last_completed = primary
+            if primary.record is not None:
+                primary.record.succeed(t)
         if not s.steady:
             s.steady = True
             self._event(s, t, f"(service {s.service.name}) has reached a steady state.")
@@ -729,6 +845,28 @@ class EcsSimulation:
                 }
             )
         service.deployments = deployments
+        self._render_revisions(s)
+
+    def _render_revisions(self, s: _ServiceSim) -> None:
+        """Task counts per service revision, on the service and on its current service deployment."""
+        counts: dict[str, RevisionCounts] = {}
+        for i, d in enumerate(s.deployments):
+            mine = [x for x in s.tasks if x.deployment is d]
+            seen = counts.get(d.revision, RevisionCounts())
+            counts[d.revision] = RevisionCounts(
+                requested=seen.requested + (d.desired_count if i == 0 else len(mine)),
+                running=seen.running + sum(1 for x in mine if x.status == "RUNNING"),
+                pending=seen.pending
+                + sum(1 for x in mine if x.status in ("PROVISIONING", "PENDING")),
+            )
+        # only the current service deployment follows the tasks; older ones keep how they ended
+        record = s.deployments[0].record if s.deployments else None
+        if record is not None:
+            record.counts = {
+                arn: counts.get(arn, RevisionCounts()) for arn in (record.target, *record.sources)
+            }
+        s.service.current_service_deployment = record.arn if record is not None else None
+        s.service.current_service_revisions = [c.answer(arn) for arn, c in counts.items() if arn]
 
     # ---- network, load balancers, cluster counters ------------------------------------------
 
@@ -820,6 +958,7 @@ class EcsSimulation:
 _active: EcsSimulation | None = None
 _clock: Callable[[], float] | None = None
 _originals: dict[tuple[type, str], Any] = {}
+_ABSENT = object()  # a handler moto does not have (the service deployments API)
 
 
 def _sim() -> EcsSimulation:
@@ -1327,6 +1466,10 @@ _PATCHES: dict[tuple[type, str], Any] = {
         "describe_task_definition",
     ): _describe_task_definition_backend,
     (FakeTargetGroup, "health_for"): _health_for,
+    **{
+        (EC2ContainerServiceResponse, action): handler
+        for action, handler in service_deployment_api.handlers(_sim, _now).items()
+    },
     (ecs_models.EC2ContainerServiceBackend, "_validate_container_defs"): staticmethod(
         _validate_container_defs
     ),
@@ -1348,7 +1491,7 @@ def install(simulation: EcsSimulation, clock: Callable[[], float]) -> None:
     if "private_dns_name" not in NetworkInterface.__dict__:
         NetworkInterface.private_dns_name = None  # type: ignore[assignment]
     for (owner, name), replacement in _PATCHES.items():
-        _originals.setdefault((owner, name), owner.__dict__[name])
+        _originals.setdefault((owner, name), owner.__dict__.get(name, _ABSENT))
         setattr(owner, name, replacement)
 
 
@@ -1356,6 +1499,9 @@ def uninstall() -> None:
     """Give moto its own handlers back."""
     global _active, _clock
     for (owner, name), original in _originals.items():
-        setattr(owner, name, original)
+        if original is _ABSENT:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
     _originals.clear()
     _active, _clock = None, None

@@ -1,0 +1,146 @@
+"""moto handlers for the service deployments API, answered from the ECS simulation's records.
+
+ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
+StopServiceDeployment, which moto does not implement (it answered HTTP 500). ``handlers`` builds
+them around the installed simulation and clock; ``controller.localaws.ecs_simulation`` installs
+them with its other handlers. I/O only on moto's in-memory backends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from moto.core.responses import ActionResult
+from moto.ecs.exceptions import ECSException, InvalidParameterException
+from moto.ecs.responses import EC2ContainerServiceResponse
+
+if TYPE_CHECKING:
+    from controller.localaws.ecs_simulation import EcsSimulation
+
+Handler = Callable[[EC2ContainerServiceResponse], ActionResult]
+MAX_DESCRIBED = 20  # DescribeServiceDeployments: "You can specify a maximum of 20 ARNs."
+
+
+def revision_members(
+    service: Any, *, task_definition: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """What DescribeServiceRevisions reports of a revision of moto's ``service``.
+
+    ``settings``: the deployment-only members (Service Connect, volumes, VPC Lattice) it runs with.
+    """
+    return {
+        "taskDefinition": task_definition.arn,
+        "capacityProviderStrategy": list(service.capacity_provider_strategy or []),
+        "launchType": service.launch_type,
+        "platformVersion": service.platform_version,
+        "platformFamily": service.platform_family,
+        "loadBalancers": list(service.load_balancers or []),
+        "serviceRegistries": list(service.service_registries or []),
+        "networkConfiguration": service.network_configuration or None,
+        # ECS resolves each image to a digest when the revision is created; local-aws has no
+        # registry, so the digest is derived from the reference (stable for the same reference)
+        "containerImages": [
+            {
+                "containerName": c.get("name"),
+                "image": c.get("image"),
+                "imageDigest": "sha256:" + hashlib.sha256(str(c.get("image")).encode()).hexdigest(),
+            }
+            for c in task_definition.container_definitions
+        ],
+        "guardDutyEnabled": False,
+        **settings,
+    }
+
+
+def _seconds(value: Any) -> float | None:
+    """A createdAt bound as the ECS JSON protocol sends it (epoch seconds), or None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def handlers(
+    simulation: Callable[[], EcsSimulation], clock: Callable[[], float]
+) -> dict[str, Handler]:
+    """The four handlers, by moto's method name, bound to the installed simulation and clock."""
+
+    def list_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
+        backend = self.ecs_backend
+        service = backend._get_service(  # ClusterNotFound, ServiceNotFound as ECS answers
+            self._get_param("cluster", "default"), self._get_param("service")
+        )
+        max_results = self._get_param("maxResults")
+        if max_results is not None and not 1 <= int(max_results) <= 100:
+            raise InvalidParameterException("maxResults must be between 1 and 100.")
+        created = self._get_param("createdAt") or {}
+        found = simulation().service_deployments.of_service(
+            service.arn,
+            statuses=frozenset(self._get_param("status") or ()),
+            created_after=_seconds(created.get("after")),
+            created_before=_seconds(created.get("before")),
+        )
+        start = int(self._get_param("nextToken") or 0)
+        size = int(max_results or 20)  # "returns up to 20 results" by default
+        answer: dict[str, Any] = {
+            "serviceDeployments": [d.brief() for d in found[start : start + size]]
+        }
+        if start + size < len(found):
+            answer["nextToken"] = str(start + size)
+        return ActionResult(answer)
+
+    def describe_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
+        arns = list(self._get_param("serviceDeploymentArns") or [])
+        if not arns or len(arns) > MAX_DESCRIBED:
+            raise InvalidParameterException(
+                f"serviceDeploymentArns must name between 1 and {MAX_DESCRIBED} ARNs."
+            )
+        records = simulation().service_deployments
+        found, failures = [], []
+        for arn in arns:
+            d = records.deployment(arn)
+            if d is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+            else:
+                found.append(d.answer())
+        return ActionResult({"serviceDeployments": found, "failures": failures})
+
+    def describe_service_revisions(self: EC2ContainerServiceResponse) -> ActionResult:
+        arns = list(self._get_param("serviceRevisionArns") or [])
+        if not arns or len(arns) > MAX_DESCRIBED:
+            raise InvalidParameterException(
+                f"serviceRevisionArns must name between 1 and {MAX_DESCRIBED} ARNs."
+            )
+        records = simulation().service_deployments
+        found, failures = [], []
+        for arn in arns:
+            r = records.revision(arn)
+            if r is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+            else:
+                found.append(r.answer())
+        return ActionResult({"serviceRevisions": found, "failures": failures})
+
+    def stop_service_deployment(self: EC2ContainerServiceResponse) -> ActionResult:
+        arn = self._get_param("serviceDeploymentArn")
+        stop_type = self._get_param("stopType") or "ROLLBACK"
+        if stop_type not in ("ROLLBACK", "ABORT"):
+            raise InvalidParameterException("stopType must be ROLLBACK or ABORT.")
+        if simulation().service_deployments.deployment(arn) is None:
+            raise ECSException(
+                "ServiceDeploymentNotFoundException",
+                f"The service deployment {arn} does not exist.",
+            )
+        simulation().stop_service_deployment(arn, clock(), stop_type=stop_type)
+        return ActionResult({"serviceDeploymentArn": arn})
+
+    return {
+        "list_service_deployments": list_service_deployments,
+        "describe_service_deployments": describe_service_deployments,
+        "describe_service_revisions": describe_service_revisions,
+        "stop_service_deployment": stop_service_deployment,
+    }
