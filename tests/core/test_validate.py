@@ -231,7 +231,7 @@ CASES: list[tuple[str, list[Edit], list[str]]] = [
         "deploy.yaml: unknown key, bad strategy, bad timeout",
         [(WEB_DEPLOY, "strategy: rolling", "strategy: rollin\ntimeout: 10 minutes\nimgae: x")],
         [
-            f"{WEB_DEPLOY}:1: strategy: 'rollin' is not one of rolling, canary, blue-green, run-task; did you mean 'rolling'?",
+            f"{WEB_DEPLOY}:1: strategy: 'rollin' is not one of rolling, canary, blue-green, run-task, ecs; did you mean 'rolling'?",
             f"{WEB_DEPLOY}:2: timeout: expected a duration such as 90s, 10m, 1h or 1m30s",
             f"{WEB_DEPLOY}:3: unknown key 'imgae'; did you mean 'image'?",
         ],
