@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from controller.aws.clients import clients_for
@@ -11,9 +12,11 @@ from controller.aws.live import TaskDefinitionCache, fetch_live
 from controller.core.model import DesiredService, Strategy
 from controller.core.outcome import Result
 from controller.core.plan import plan_service
+from controller.localaws import LocalAws
 from controller.strategies.base import Progress, RolloutContext, drive
 from controller.strategies.ecs_native import EcsNativeRollout
 from controller.strategies.registry import rollout_for
+from tests.conftest import fast_options
 from tests.strategies.support import Probe, Rolled, Stage, ecs, image_of, live
 
 
@@ -175,3 +178,51 @@ def test_a_rollout_stopped_while_following_resumes_from_its_journal(stage: Stage
     assert outcome.details["serviceDeploymentArn"] == arn
     assert api.updates == 1  # resumed by observing, not by updating again
     assert service_deployment(arn)["status"] == "SUCCESSFUL"
+
+
+def test_a_superseded_rollout_lets_ecs_deployment_end_and_changes_nothing_more(
+    stage: Stage,
+) -> None:
+    deployed(stage)
+    desired = stage.service("web", strategy=Strategy.ECS, image="nginx:1.27")
+    api = CountingApi(desired)
+    fetched = fetch_live([desired], cache=TaskDefinitionCache())[desired.key]
+    journal: list[dict[str, Any]] = []
+    ctx = RolloutContext(
+        desired=desired,
+        plan=plan_service(desired, fetched),
+        api=api,
+        commit="0123456789abcdef",
+        poll_seconds=0.05,
+        checkpoint=lambda progress: journal.append(progress.to_dict()),
+    )
+    ctx.report = lambda line: ctx.stop.set() if line.startswith("following ECS") else None
+    first = rollout_for(ctx)
+    assert first is not None
+    assert drive(first, ctx).result == Result.PROGRESSING
+    # git moved on while the controller was stopped: the rollout is resumed only to settle
+    ctx.stop.clear()
+    resumed = rollout_for(ctx, Progress.from_dict(journal[-1]))
+    assert resumed is not None
+    resumed.supersede()
+
+    outcome = drive(resumed, ctx)
+
+    assert outcome.result == Result.OUT_OF_SYNC, outcome
+    assert outcome.message.startswith("superseded: the deploy of"), outcome.message
+    assert api.updates == 1 and api.stopped == []
+
+
+def test_throttled_service_deployment_calls_are_retried_within_the_rollout(
+    stage: Stage, local_aws: LocalAws
+) -> None:
+    deployed(stage)
+    local_aws.options = replace(
+        fast_options(),
+        throttle={"ListServiceDeployments": 4, "DescribeServiceDeployments": 4},
+    )
+
+    rolled = stage.roll_out(stage.service("web", strategy=Strategy.ECS, image="nginx:1.27"))
+
+    assert rolled.outcome.result == Result.SYNCED, rolled.outcome
+    assert any("retrying in" in line and "Throttling" in line for line in rolled.lines)
