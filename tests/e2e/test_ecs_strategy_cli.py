@@ -108,3 +108,23 @@ def test_a_broken_image_ends_rolled_back_by_ecs_with_its_reason(ws: Workspace) -
     assert marker is not None
     assert "circuit breaker" in marker["reason"], marker
     assert web()["taskDefinition"] == before
+
+
+def test_a_deployment_still_running_at_the_timeout_is_rolled_back_by_ecs(ws: Workspace) -> None:
+    sync(ws)
+    before = web()["taskDefinition"]
+    ws.pull()
+    ws.replace("staging/web/deploy.yaml", "timeout: 60s", "timeout: 3s")
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:stuck")
+    ws.commit_and_push("web: an image whose tasks never start, 3s timeout")
+
+    result = sync(ws, expect=1)
+
+    status = ws.status(KEY)
+    assert status["result"] == "RolledBack", status
+    arn = status["details"]["serviceDeploymentArn"]
+    assert f"stopping ECS service deployment {arn} with a rollback" in result.stdout
+    assert service_deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL"
+    marker = ws.marker(KEY)
+    assert marker is not None and marker["reason"].startswith("timed out after 3s"), marker
+    assert web()["taskDefinition"] == before
