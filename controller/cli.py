@@ -301,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="time a task takes from PENDING to RUNNING, and a job from RUNNING to STOPPED (default 1)",
     )
+    p.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="real seconds one simulated minute of bake time lasts (default 60)",
+    )
     p.set_defaults(module="local_aws")
 
     p = sub.add_parser(

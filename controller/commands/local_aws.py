@@ -19,10 +19,13 @@ def run(args: argparse.Namespace) -> int:
     """Serve until a signal arrives; print ``local-aws listening on URL`` once it answers."""
     if args.task_start_seconds < 0:
         raise EcsGitopsError("--task-start-seconds must be 0 or more")
+    if args.minute_seconds < 0:
+        raise EcsGitopsError("--minute-seconds must be 0 or more")
     options = SimulationOptions(
         fail_images=tuple(args.fail_image),
         stuck_images=tuple(args.stuck_image),
         task_start_seconds=args.task_start_seconds,
+        minute_seconds=args.minute_seconds,
     )
     stop = threading.Event()
 

@@ -32,6 +32,7 @@ What is simulated, as real ECS does it:
   IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
   or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
   completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
+- deploymentConfiguration.strategy BLUE_GREEN: see ``controller.localaws.blue_green``.
 - Tasks of images matching a stuck glob stay PENDING forever.
 - RunTask (Fargate, task-level cpu/memory only is fine): the job runs ``task_start_seconds`` and
   stops with its containers' exit codes (0, or 1 for a failing image). ListTasks honours cluster,
@@ -51,9 +52,9 @@ What is simulated, as real ECS does it:
 What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
 capacity were unlimited), health checks and grace periods (a task is healthy once RUNNING unless its
 image fails), deregistration delays, task-level throttling/backoff, alarms-based rollback (alarms are
-kept and returned, never evaluated), CODE_DEPLOY/EXTERNAL deployment controllers and task sets
-(left to moto), service auto scaling acting on desiredCount, and the periodic repeat of steady-state
-events.
+kept and returned, never evaluated), lifecycle hooks, LINEAR and CANARY (deployed as ROLLING),
+CODE_DEPLOY/EXTERNAL deployment controllers and task sets (left to moto), service auto scaling
+acting on desiredCount, and the periodic repeat of steady-state events.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ from controller.core.fields import (
     with_service_connect_defaults,
 )
 from controller.core.normalize import with_defaults
-from controller.localaws import service_deployment_api
+from controller.localaws import blue_green, service_deployment_api
 from controller.localaws.service_deployments import (
     RevisionCounts,
     ServiceDeployment,
@@ -127,6 +128,8 @@ class SimulationOptions:
     # many HTTP 500 answers; counted from when the options are set (see ``LocalAws``)
     throttle: Mapping[str, int] = field(default_factory=dict)
     server_errors: Mapping[str, int] = field(default_factory=dict)
+    # how long one simulated minute (bakeTimeInMinutes) lasts, in real seconds
+    minute_seconds: float = 60.0
 
     def fails(self, image: str) -> bool:
         """True when tasks of ``image`` start and then exit 1."""
@@ -152,6 +155,9 @@ class _Deployment:
     settings: dict[str, Any] = field(default_factory=dict)
     revision: str = ""  # the service revision it runs (a rollback runs an older one)
     record: ServiceDeployment | None = None  # the service deployment it belongs to
+    blue_green: bool = False  # a native BLUE_GREEN deployment (see controller.localaws.blue_green)
+    stage: str = ""  # its lifecycle stage
+    bake_until: float | None = None
 
 
 @dataclass
@@ -188,6 +194,7 @@ class _ServiceSim:
     inactive_at: float | None = None
     # the deployment-only settings the next deployment starts with (see DEPLOYMENT_SETTINGS)
     settings: dict[str, Any] = field(default_factory=dict)
+    record: ServiceDeployment | None = None  # its current service deployment
 
     @property
     def primary(self) -> _Deployment:
@@ -236,6 +243,7 @@ class EcsSimulation:
         # (due, seq, task): a task's entry is current while its due still equals the entry's
         self._task_due: list[tuple[float, int, _TaskSim]] = []
         self._inactive_due: list[tuple[float, int, _ServiceSim]] = []  # DRAINING -> INACTIVE
+        self._wake: list[tuple[float, int, _ServiceSim]] = []  # a bake time ends
         # Services the scheduler must visit: something changed, or they are not steady yet.
         self._dirty: dict[int, _ServiceSim] = {}
         self._unhealthy_targets: set[tuple[str, str]] = set()
@@ -251,6 +259,7 @@ class EcsSimulation:
         self._by_service.clear()
         self._task_due.clear()
         self._inactive_due.clear()
+        self._wake.clear()
         self._dirty.clear()
         self._unhealthy_targets.clear()
         self._stopped.clear()
@@ -281,6 +290,8 @@ class EcsSimulation:
                     services.append(s)
             for s in services:
                 self._make_inactive(s)
+            while self._wake and self._wake[0][0] <= t:
+                self._touch(heapq.heappop(self._wake)[2])
             self._schedule_dirty(t)
         self._clock = now
         self._schedule_dirty(now)
@@ -296,7 +307,7 @@ class EcsSimulation:
             self._inactive_due and self._inactive_due[0][2].inactive_at != self._inactive_due[0][0]
         ):
             heapq.heappop(self._inactive_due)
-        times = [heap[0][0] for heap in (self._task_due, self._inactive_due) if heap]
+        times = [heap[0][0] for heap in (self._task_due, self._inactive_due, self._wake) if heap]
         return min(times) if times else None
 
     def _set_due(self, x: _TaskSim, due: float | None) -> None:
@@ -577,6 +588,8 @@ class EcsSimulation:
         )
         d.rollout_state_reason = reason or f"ECS deployment {d.id} in progress."
         if rollback_to is None:
+            # the first deployment has no blue tasks to shift traffic from
+            d.blue_green = bool(s.deployments) and blue_green.applies(s.service)
             self._record_service_deployment(s, d, t)
         else:
             # ECS: a rollback is the failed service deployment going back to its source revision
@@ -601,7 +614,7 @@ class EcsSimulation:
         )
         breaker = service.deployment_configuration.get("deploymentCircuitBreaker") or {}
         d.revision = revision.arn
-        d.record = self.service_deployments.new_deployment(
+        d.record = s.record = self.service_deployments.new_deployment(
             t,
             target=revision,
             sources=[old.revision for old in s.deployments],
@@ -638,13 +651,17 @@ class EcsSimulation:
         d.rollout_state = "FAILED"
         d.updated_at = t
         target = s.last_completed
-        if stop_type == "ROLLBACK" and target is not None:
+        reason = "Service deployment rolled back by StopServiceDeployment."
+        if stop_type == "ROLLBACK" and d.blue_green:
+            d.rollout_state_reason = "Service deployment stopped: rolling back."
+            self._roll_back_blue_green(s, d, t, reason=reason)
+        elif stop_type == "ROLLBACK" and target is not None:
             d.rollout_state_reason = "Service deployment stopped: rolling back."
             self._roll_back(
                 s,
                 t,
                 target=target,
-                reason="Service deployment rolled back by StopServiceDeployment.",
+                reason=reason,
                 deployment_reason="ECS deployment stopped",
             )
         else:
@@ -682,6 +699,10 @@ class EcsSimulation:
         primary = s.primary
         if primary.record is not None and not primary.rollback:
             primary.record.start(t)
+        if primary.blue_green and primary.rollout_state == "IN_PROGRESS":
+            self._schedule_blue_green(s, t)
+            self._render(s)
+            return
         desired = int(service.desired_count or 0)
         primary.desired_count = desired
         config = service.deployment_configuration
@@ -715,6 +736,79 @@ class EcsSimulation:
                 self._launch_batch(s, primary, count, t)
         self._check_steady(s, t)
         self._render(s)
+
+    def _schedule_blue_green(self, s: _ServiceSim, t: float) -> None:
+        """One pass over a native blue/green deployment: its lifecycle stages, in ECS's order."""
+        d, service = s.primary, s.service
+        desired = d.desired_count = int(service.desired_count or 0)
+        stages = blue_green.LIFECYCLE_STAGES
+        stage = d.stage or stages[0]
+        while True:
+            green = [x for x in s.tasks if x.deployment is d]
+            if stage == "SCALE_UP":
+                if len(green) < desired:
+                    self._launch_batch(s, d, desired - len(green), t)
+                if len(green) < desired or not all(x.healthy for x in green):
+                    break
+            elif stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+                rule = (
+                    "testListenerRule"
+                    if stage == "TEST_TRAFFIC_SHIFT"
+                    else "productionListenerRule"
+                )
+                blue_green.shift(s.backend, service, rule=rule, to_alternate=True)
+                if d.record is not None:
+                    d.record.shifted(test=True, production=stage == "PRODUCTION_TRAFFIC_SHIFT")
+            elif stage == "BAKE_TIME":
+                if d.bake_until is None:
+                    d.bake_until = t + blue_green.bake_seconds(
+                        service, minute_seconds=self.options.minute_seconds
+                    )
+                    heapq.heappush(self._wake, (d.bake_until, next(self._seq), s))
+                if t < d.bake_until:
+                    break
+            elif stage == "CLEAN_UP":
+                blue = [x for x in s.tasks if x.deployment is not d]
+                if blue:
+                    self._stop_batch(
+                        s, blue, t, reason=f"Scaling activity initiated by (deployment {d.id})"
+                    )
+                blue_green.swap_target_groups(service)
+                s.deployments = [d]
+                d.rollout_state = "COMPLETED"
+                d.rollout_state_reason = f"ECS deployment {d.id} completed."
+                d.updated_at = t
+                s.last_completed = d
+                if d.record is not None:
+                    d.record.succeed(t)
+                s.steady = True
+                self._event(s, t, f"(service {service.name}) has reached a steady state.")
+                break
+            stage = stages[stages.index(stage) + 1]
+        d.stage = stage
+        if d.record is not None:
+            d.record.lifecycle_stage = stage
+
+    def _roll_back_blue_green(
+        self, s: _ServiceSim, d: _Deployment, t: float, *, reason: str
+    ) -> None:
+        """Traffic back to the blue tasks, green ones stopped: the blue revision serves again."""
+        blue = next((old for old in s.deployments if old is not d), None)
+        for rule in ("productionListenerRule", "testListenerRule"):
+            blue_green.shift(s.backend, s.service, rule=rule, to_alternate=False)
+        green = [x for x in s.tasks if x.deployment is d]
+        if green:
+            self._stop_batch(s, green, t, reason=f"Rolling back deployment {d.id}")
+        s.deployments.remove(d)
+        if blue is not None:
+            s.service.task_definition = blue.task_definition
+        if d.record is not None:
+            d.record.shifted(test=False, production=False)
+            d.record.roll_back(
+                t, reason=reason, to_revision=blue.revision if blue is not None else d.revision
+            )
+        s.steady = False
+        self._touch(s)
 
     def _launch_batch(self, s: _ServiceSim, d: _Deployment, count: int, t: float) -> None:
         service = s.service
@@ -777,13 +871,17 @@ class EcsSimulation:
         target = s.last_completed
         if d.record is not None and not d.rollback:
             d.record.breaker_triggered = True
-        if breaker.get("rollback") and target is not None and not d.rollback:
+        reason = (
+            "Service deployment rolled back because the circuit breaker threshold was exceeded."
+        )
+        if d.blue_green:
+            self._roll_back_blue_green(s, d, t, reason=reason)
+        elif breaker.get("rollback") and target is not None and not d.rollback:
             self._roll_back(
                 s,
                 t,
                 target=target,
-                reason="Service deployment rolled back because the circuit breaker threshold "
-                "was exceeded.",
+                reason=reason,
                 deployment_reason="ECS deployment circuit breaker",
             )
         elif d.record is not None:
@@ -798,6 +896,8 @@ class EcsSimulation:
             x.deployment is primary and x.healthy for x in s.tasks
         ):
             return
+        if s.record is not None and s.record.status == "ROLLBACK_IN_PROGRESS":
+            s.record.succeed(t)  # a blue/green rollback: the blue tasks serve alone again
         s.deployments = [primary]
         if primary.rollout_state == "IN_PROGRESS":
             primary.rollout_state = "COMPLETED"
@@ -860,7 +960,7 @@ class EcsSimulation:
                 + sum(1 for x in mine if x.status in ("PROVISIONING", "PENDING")),
             )
         # only the current service deployment follows the tasks; older ones keep how they ended
-        record = s.deployments[0].record if s.deployments else None
+        record = s.record if s.deployments else None
         if record is not None:
             record.counts = {
                 arn: counts.get(arn, RevisionCounts()) for arn in (record.target, *record.sources)
@@ -907,10 +1007,12 @@ class EcsSimulation:
         if x.service is None or ip is None:
             return
         elbv2 = elbv2_backends[x.backend.account_id][x.backend.region_name]
+        d = x.deployment
+        green = d is not None and d.blue_green and d.rollout_state == "IN_PROGRESS"
         for lb in x.service.service.load_balancers or []:
-            arn = lb.get("targetGroupArn")
+            arn = blue_green.target_group(lb, green=green)
             group = elbv2.target_groups.get(arn) if arn else None
-            if group is None:
+            if arn is None or group is None:
                 continue
             port = int(lb.get("containerPort") or group.port or 80)
             group.register([{"Id": ip, "Port": port}])
@@ -1065,6 +1167,12 @@ def _create_service(self: EC2ContainerServiceResponse) -> ActionResult:
     task_definition = self._get_param("taskDefinition")
     settings = _deployment_settings(self, cluster)
     deployment_controller = (self._get_param("deploymentController") or {}).get("type", "ECS")
+    blue_green.refuse_unsupported(
+        backend,
+        deployment_configuration=self._get_param("deploymentConfiguration"),
+        load_balancers=self._get_param("loadBalancers") or [],
+        deployment_controller=deployment_controller,
+    )
     if task_definition and deployment_controller == "ECS":
         td = backend.describe_task_definition(task_definition)
         if td.network_mode == "awsvpc" and not self._get_param("networkConfiguration"):
@@ -1123,6 +1231,14 @@ def _update_service(self: EC2ContainerServiceResponse) -> ActionResult:
     if network is not None:
         service._validate_network(network)
     settings = _deployment_settings(self, backend._get_cluster(service.cluster_name))
+    blue_green.refuse_unsupported(
+        backend,
+        deployment_configuration=_merged_deployment_configuration(
+            service.deployment_configuration, self._get_param("deploymentConfiguration")
+        ),
+        load_balancers=self._get_param("loadBalancers") or service.load_balancers or [],
+        deployment_controller=service.deployment_controller.get("type", "ECS"),
+    )
     # nothing below may fail
     if arn is not None:
         new_deployment |= arn != service.task_definition

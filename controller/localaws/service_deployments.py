@@ -94,6 +94,9 @@ class ServiceDeployment:
     breaker_triggered: bool = False
     rollback: dict[str, Any] | None = None
     counts: dict[str, RevisionCounts] = field(default_factory=dict)
+    lifecycle_stage: str | None = None  # native strategies only
+    # the target revision's share of test and production traffic (native blue/green only)
+    traffic: tuple[float, float] | None = None
 
     @property
     def finished(self) -> bool:
@@ -129,6 +132,20 @@ class ServiceDeployment:
         self.status_reason = reason
         self.stopped_at = self.finished_at = self.updated_at = t
 
+    def shifted(self, *, test: bool, production: bool) -> None:
+        """Where the listener rules send traffic: all to the target revision, or all to the sources."""
+        self.traffic = (100.0 if test else 0.0, 100.0 if production else 0.0)
+
+    def _revision(self, arn: str) -> dict[str, Any]:
+        answer = self.counts.get(arn, RevisionCounts()).answer(arn)
+        if self.traffic is not None:
+            test, production = self.traffic
+            if arn != self.target:
+                test, production = 100.0 - test, 100.0 - production
+            answer["requestedTestTrafficWeight"] = test
+            answer["requestedProductionTrafficWeight"] = production
+        return answer
+
     def _breaker(self) -> dict[str, Any]:
         if self.breaker_threshold is None:
             return {"status": "DISABLED", "failureCount": 0, "threshold": 0}
@@ -155,13 +172,10 @@ class ServiceDeployment:
             "finishedAt": _dt(self.finished_at),
             "stoppedAt": _dt(self.stopped_at),
             "updatedAt": _dt(self.updated_at),
-            "sourceServiceRevisions": [
-                self.counts.get(arn, RevisionCounts()).answer(arn) for arn in self.sources
-            ],
-            "targetServiceRevision": self.counts.get(self.target, RevisionCounts()).answer(
-                self.target
-            ),
+            "sourceServiceRevisions": [self._revision(arn) for arn in self.sources],
+            "targetServiceRevision": self._revision(self.target),
             "status": self.status,
+            "lifecycleStage": self.lifecycle_stage,
             "statusReason": self.status_reason or None,
             "deploymentConfiguration": self.deployment_configuration,
             "rollback": self.rollback,

@@ -1,0 +1,359 @@
+"""ECS's native BLUE_GREEN deployments in local-aws: stages, alternate target group, weights, bake."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from controller.localaws import LocalAws
+from controller.localaws.blue_green import LIFECYCLE_STAGES
+from tests.localaws.support import Network, describe, register, steady, wait_for
+
+BREAKER = {"enable": True, "rollback": True}
+
+
+@dataclass(frozen=True)
+class Traffic:
+    blue: str  # target group ARNs
+    green: str
+    production: str  # listener rule ARNs
+    test: str
+
+    def load_balancers(self, **advanced: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "targetGroupArn": self.blue,
+                "containerName": "app",
+                "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": self.green,
+                    "productionListenerRule": self.production,
+                    "testListenerRule": self.test,
+                    "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure",
+                    **advanced,
+                },
+            }
+        ]
+
+
+def _forward_both(blue: str, green: str) -> list[dict[str, Any]]:
+    groups = [{"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
+
+
+@pytest.fixture
+def traffic(elbv2: Any, network: Network) -> Traffic:
+    """An ALB with a production listener (80) and a test listener (8080), each with a rule
+    forwarding to both target groups, all of it to blue."""
+    lb = elbv2.create_load_balancer(Name="web", Subnets=network.subnets, Type="application")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    groups = [
+        elbv2.create_target_group(
+            Name=name, Protocol="HTTP", Port=8080, VpcId=network.vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        for name in ("web-blue", "web-green")
+    ]
+    rules = []
+    for port in (80, 8080):
+        listener = elbv2.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": groups[0]}],
+        )["Listeners"][0]["ListenerArn"]
+        rules.append(
+            elbv2.create_rule(
+                ListenerArn=listener,
+                Priority=1,
+                Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                Actions=_forward_both(*groups),
+            )["Rules"][0]["RuleArn"]
+        )
+    return Traffic(blue=groups[0], green=groups[1], production=rules[0], test=rules[1])
+
+
+@pytest.fixture
+def fast_minutes(local_aws: LocalAws) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=0.05)
+
+
+def _weights(elbv2: Any, rule: str) -> dict[str, int]:
+    [found] = elbv2.describe_rules(RuleArns=[rule])["Rules"]
+    [action] = [a for a in found["Actions"] if a["Type"] == "forward"]
+    return {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+
+
+def _targets(elbv2: Any, group: str) -> list[str]:
+    described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    return [d["Target"]["Id"] for d in described]
+
+
+def _create(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic, **configuration: Any
+) -> None:
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:1"),
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration=network.awsvpc(),
+        loadBalancers=traffic.load_balancers(),
+        deploymentConfiguration={"strategy": "BLUE_GREEN", **configuration},
+    )
+    wait_for(lambda: describe(ecs, cluster, "web"), steady, what="the first rollout complete")
+
+
+def _newest(ecs: Any, cluster: str) -> dict[str, Any]:
+    arn = ecs.list_service_deployments(cluster=cluster, service="web")["serviceDeployments"][0][
+        "serviceDeploymentArn"
+    ]
+    [found] = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
+    return dict(found)
+
+
+@pytest.mark.usefixtures("fast_minutes")
+def test_blue_green_shifts_production_to_the_alternate_group_then_swaps_them(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    _create(ecs, cluster, network, traffic)
+    assert len(_targets(elbv2, traffic.blue)) == 2 and _targets(elbv2, traffic.green) == []
+
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    stages: list[str] = []
+
+    def observe() -> dict[str, Any]:
+        seen = _newest(ecs, cluster)
+        if seen.get("lifecycleStage") and seen["lifecycleStage"] not in stages:
+            stages.append(seen["lifecycleStage"])
+        return seen
+
+    done = wait_for(observe, lambda d: d["status"] == "SUCCESSFUL", what="blue/green SUCCESSFUL")
+    assert stages == sorted(stages, key=LIFECYCLE_STAGES.index)  # never out of ECS's order
+    assert done["lifecycleStage"] == "CLEAN_UP"
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+    assert _weights(elbv2, traffic.test) == {traffic.blue: 0, traffic.green: 100}
+    assert done["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
+    service = wait_for(lambda: describe(ecs, cluster, "web"), steady, what="v2 steady")
+    [lb] = service["loadBalancers"]
+    # the groups traded places: the next deployment's green is the old blue
+    assert lb["targetGroupArn"] == traffic.green
+    assert lb["advancedConfiguration"]["alternateTargetGroupArn"] == traffic.blue
+    assert len(_targets(elbv2, traffic.green)) == 2 and _targets(elbv2, traffic.blue) == []
+
+
+def test_bake_time_keeps_blue_running_after_production_shifted(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
+    _create(ecs, cluster, network, traffic, bakeTimeInMinutes=2)
+
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    baking = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
+        what="the deployment in BAKE_TIME",
+    )
+    assert baking["status"] == "IN_PROGRESS"
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+    assert baking["sourceServiceRevisions"][0]["runningTaskCount"] == 2
+    assert len(_targets(elbv2, traffic.blue)) == 2 and len(_targets(elbv2, traffic.green)) == 2
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "SUCCESSFUL",
+        what="SUCCESSFUL after the bake",
+    )
+    assert (done["finishedAt"] - baking["startedAt"]).total_seconds() >= 2.0
+
+
+@pytest.mark.usefixtures("fast_minutes")
+def test_failing_green_tasks_roll_back_with_traffic_on_blue(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    _create(ecs, cluster, network, traffic, deploymentCircuitBreaker=BREAKER)
+    v1 = describe(ecs, cluster, "web")["taskDefinition"]
+
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:broken"),
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="the broken blue/green deployment ROLLBACK_SUCCESSFUL",
+    )
+    assert "circuit breaker" in done["rollback"]["reason"]
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 100, traffic.green: 0}
+    service = describe(ecs, cluster, "web")
+    assert service["taskDefinition"] == v1
+    assert service["loadBalancers"][0]["targetGroupArn"] == traffic.blue
+    assert len(_targets(elbv2, traffic.blue)) == 2 and _targets(elbv2, traffic.green) == []
+
+
+def _refused(call: Any) -> str:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return str(refused.value.response["Error"]["Code"])
+
+
+def test_native_strategy_needs_advanced_configuration_on_each_load_balancer(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    [lb] = traffic.load_balancers()
+    del lb["advancedConfiguration"]
+
+    code = _refused(
+        lambda: ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=register(ecs, "web", "registry.example/web:1"),
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration=network.awsvpc(),
+            loadBalancers=[lb],
+            deploymentConfiguration={"strategy": "BLUE_GREEN"},
+        )
+    )
+
+    assert code == "InvalidParameterException"
+
+
+def test_production_rule_must_forward_to_both_target_groups(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    elbv2.modify_rule(
+        RuleArn=traffic.production, Actions=[{"Type": "forward", "TargetGroupArn": traffic.blue}]
+    )
+
+    code = _refused(
+        lambda: ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=register(ecs, "web", "registry.example/web:1"),
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration=network.awsvpc(),
+            loadBalancers=traffic.load_balancers(),
+            deploymentConfiguration={"strategy": "BLUE_GREEN"},
+        )
+    )
+
+    assert code == "InvalidParameterException"
+
+
+def test_native_strategy_needs_the_ecs_deployment_controller(ecs: Any, cluster: str) -> None:
+    code = _refused(
+        lambda: ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=register(ecs, "web", "registry.example/web:1"),
+            desiredCount=1,
+            deploymentController={"type": "CODE_DEPLOY"},
+            deploymentConfiguration={"strategy": "BLUE_GREEN"},
+        )
+    )
+
+    assert code == "InvalidParameterException"
+
+
+def test_update_to_blue_green_without_advanced_configuration_is_refused(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    [lb] = traffic.load_balancers()
+    del lb["advancedConfiguration"]
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:1"),
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network.awsvpc(),
+        loadBalancers=[lb],
+    )
+
+    code = _refused(
+        lambda: ecs.update_service(
+            cluster=cluster, service="web", deploymentConfiguration={"strategy": "BLUE_GREEN"}
+        )
+    )
+
+    assert code == "InvalidParameterException"
+    assert describe(ecs, cluster, "web")["deploymentConfiguration"].get("strategy") != "BLUE_GREEN"
+
+
+def test_cli_refuses_a_negative_minute_in_one_line() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "controller",
+            "local-aws",
+            "--port",
+            "0",
+            "--minute-seconds",
+            "-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "--minute-seconds must be 0 or more" in done.stderr
+
+
+def test_stop_service_deployment_during_the_bake_puts_traffic_back_on_blue(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
+    _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30)
+    blue_targets = sorted(_targets(elbv2, traffic.blue))
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+    baking = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
+        what="the deployment in BAKE_TIME",
+    )
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+
+    ecs.stop_service_deployment(
+        serviceDeploymentArn=baking["serviceDeploymentArn"], stopType="ROLLBACK"
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="the stopped blue/green deployment ROLLBACK_SUCCESSFUL",
+    )
+    assert done["rollback"]["reason"] == "Service deployment rolled back by StopServiceDeployment."
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 100, traffic.green: 0}
+    assert _weights(elbv2, traffic.test) == {traffic.blue: 100, traffic.green: 0}
+    assert describe(ecs, cluster, "web")["loadBalancers"][0]["targetGroupArn"] == traffic.blue
+    # the blue tasks served on untouched: a rollback here starts nothing new
+    assert sorted(_targets(elbv2, traffic.blue)) == blue_targets
+    assert _targets(elbv2, traffic.green) == []
