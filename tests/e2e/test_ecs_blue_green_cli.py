@@ -138,3 +138,32 @@ def test_plan_right_after_a_blue_green_deployment_finds_no_drift(
     planned = run_cli("plan", str(ws.clone))
 
     assert planned.returncode == 0, planned.stdout + planned.stderr
+
+
+def test_a_broken_image_is_rolled_back_by_ecs_and_not_retried(
+    setup: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, arns = setup
+    sync(ws)
+    (before,) = ecs().describe_services(cluster="staging", services=["web"])["services"]
+    ws.pull()
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:broken")
+    ws.commit_and_push("web: a broken image")
+
+    sync(ws, expect=1)
+
+    status = ws.status(KEY)
+    assert status["result"] == "RolledBack", status
+    marker = ws.marker(KEY)
+    assert marker is not None and "circuit breaker" in marker["reason"], marker
+    assert production_weights(arns) == {"blue": 100, "green": 0}
+    (after,) = ecs().describe_services(cluster="staging", services=["web"])["services"]
+    assert after["taskDefinition"] == before["taskDefinition"]
+    deployments = ecs().list_service_deployments(cluster="staging", service="web")[
+        "serviceDeployments"
+    ]
+    # the next pass holds the failed state by its marker: no new deployment
+    again = sync(ws)
+    assert "staging/web: RolledBack (held" in again.stdout, again.stdout
+    listed = ecs().list_service_deployments(cluster="staging", service="web")
+    assert listed["serviceDeployments"] == deployments
