@@ -1,5 +1,5 @@
-"""ECS's native BLUE_GREEN deployment in local-aws: lifecycle stages, the alternate target group,
-listener-rule weights and bake time.
+"""ECS's native BLUE_GREEN, LINEAR and CANARY deployments in local-aws: lifecycle stages, the
+alternate target group, listener-rule weights and bake times.
 
 ECS (deploymentConfiguration.strategy BLUE_GREEN, each load balancer with an
 ``advancedConfiguration``) runs a new deployment through its lifecycle stages in this order:
@@ -10,14 +10,16 @@ PRODUCTION_TRAFFIC_SHIFT (the production rule too, all at once), POST_PRODUCTION
 BAKE_TIME (``bakeTimeInMinutes``, both revisions kept), CLEAN_UP (blue tasks stopped; the
 alternate target group becomes the service's primary one and the other the alternate). Failed
 green tasks trip the circuit breaker: the weights go back, the green tasks stop, and the service
-deployment is ROLLBACK_SUCCESSFUL.
+deployment is ROLLBACK_SUCCESSFUL. LINEAR and CANARY differ only in PRODUCTION_TRAFFIC_SHIFT,
+which moves production traffic in steps with a bake between them (``production_steps``).
 
 Does I/O only on moto's in-memory ELBv2 backend (the listener rules' forward weights); time comes
-in as ``t``. Lifecycle hooks, alarms, LINEAR and CANARY are not simulated here.
+in as ``t``. Lifecycle hooks and alarms are not simulated here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,8 +79,9 @@ def refuse_unsupported(
 
 
 def applies(service: Any) -> bool:
-    """True when the next deployment of moto's ``service`` is a native blue/green one."""
-    return strategy(service.deployment_configuration) == "BLUE_GREEN" and any(
+    """True when the next deployment of moto's ``service`` is a native blue/green, linear or
+    canary one."""
+    return strategy(service.deployment_configuration) in NATIVE_STRATEGIES and any(
         lb.get("advancedConfiguration") for lb in service.load_balancers or []
     )
 
@@ -95,8 +98,30 @@ def target_group(lb: dict[str, Any], *, green: bool) -> str | None:
     return str(arn) if arn else None
 
 
-def shift(backend: Any, service: Any, *, rule: str, to_alternate: bool) -> None:
-    """Send all of ``rule``'s traffic (productionListenerRule, testListenerRule) to one group."""
+def production_steps(deployment_configuration: dict[str, Any]) -> list[tuple[float, float]]:
+    """The production shares of the new revision, step by step, each with the minutes after it.
+
+    BLUE_GREEN: all at once. LINEAR: ``stepPercent`` more each step (default 10), baking
+    ``stepBakeTimeInMinutes`` (default 6) between steps. CANARY: ``canaryPercent`` (default 5) for
+    ``canaryBakeTimeInMinutes`` (default 10), then the rest.
+    """
+    name = strategy(deployment_configuration)
+    if name == "LINEAR":
+        linear = deployment_configuration.get("linearConfiguration") or {}
+        step = float(linear.get("stepPercent", 10.0))
+        wait = float(linear.get("stepBakeTimeInMinutes", 6))
+        count = math.ceil(round(100.0 / step, 6))
+        return [(min(100.0, round(step * (i + 1), 1)), wait) for i in range(count)]
+    if name == "CANARY":
+        canary = deployment_configuration.get("canaryConfiguration") or {}
+        percent = float(canary.get("canaryPercent", 5.0))
+        return [(percent, float(canary.get("canaryBakeTimeInMinutes", 10))), (100.0, 0.0)]
+    return [(100.0, 0.0)]
+
+
+def shift(backend: Any, service: Any, *, rule: str, percent: float) -> None:
+    """Send ``percent`` of ``rule``'s traffic (productionListenerRule, testListenerRule) to the
+    alternate target group and the rest to the primary one."""
     for lb in service.load_balancers or []:
         advanced = lb.get("advancedConfiguration") or {}
         found = _rule(backend, advanced.get(rule))
@@ -104,10 +129,11 @@ def shift(backend: Any, service: Any, *, rule: str, to_alternate: bool) -> None:
             continue
         alternate = advanced.get("alternateTargetGroupArn")
         for group in _forward_groups(found):
+            # ELBv2 weights are integers (0-999): percents, a fraction of one rounded
             if group.get("TargetGroupArn") == alternate:
-                group["Weight"] = 100 if to_alternate else 0
+                group["Weight"] = round(percent)
             elif group.get("TargetGroupArn") == lb.get("targetGroupArn"):
-                group["Weight"] = 0 if to_alternate else 100
+                group["Weight"] = 100 - round(percent)
 
 
 def swap_target_groups(service: Any) -> None:

@@ -32,7 +32,7 @@ What is simulated, as real ECS does it:
   IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
   or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
   completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
-- deploymentConfiguration.strategy BLUE_GREEN: see ``controller.localaws.blue_green``.
+- deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: see ``controller.localaws.blue_green``.
 - Tasks of images matching a stuck glob stay PENDING forever.
 - RunTask (Fargate, task-level cpu/memory only is fine): the job runs ``task_start_seconds`` and
   stops with its containers' exit codes (0, or 1 for a failing image). ListTasks honours cluster,
@@ -52,9 +52,9 @@ What is simulated, as real ECS does it:
 What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
 capacity were unlimited), health checks and grace periods (a task is healthy once RUNNING unless its
 image fails), deregistration delays, task-level throttling/backoff, alarms-based rollback (alarms are
-kept and returned, never evaluated), lifecycle hooks, LINEAR and CANARY (deployed as ROLLING),
-CODE_DEPLOY/EXTERNAL deployment controllers and task sets (left to moto), service auto scaling
-acting on desiredCount, and the periodic repeat of steady-state events.
+kept and returned, never evaluated), lifecycle hooks, CODE_DEPLOY/EXTERNAL deployment controllers
+and task sets (left to moto), service auto scaling acting on desiredCount, and the periodic repeat
+of steady-state events.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ class _Deployment:
     blue_green: bool = False  # a native BLUE_GREEN deployment (see controller.localaws.blue_green)
     stage: str = ""  # its lifecycle stage
     bake_until: float | None = None
+    step: int = 0  # production traffic steps taken (linear, canary)
+    step_until: float | None = None  # the bake between two steps ends
 
 
 @dataclass
@@ -750,15 +752,12 @@ class EcsSimulation:
                     self._launch_batch(s, d, desired - len(green), t)
                 if len(green) < desired or not all(x.healthy for x in green):
                     break
-            elif stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
-                rule = (
-                    "testListenerRule"
-                    if stage == "TEST_TRAFFIC_SHIFT"
-                    else "productionListenerRule"
-                )
-                blue_green.shift(s.backend, service, rule=rule, to_alternate=True)
+            elif stage == "TEST_TRAFFIC_SHIFT":
+                blue_green.shift(s.backend, service, rule="testListenerRule", percent=100.0)
                 if d.record is not None:
-                    d.record.shifted(test=True, production=stage == "PRODUCTION_TRAFFIC_SHIFT")
+                    d.record.shifted(test=100.0, production=0.0)
+            elif stage == "PRODUCTION_TRAFFIC_SHIFT" and not self._shift_production(s, d, t):
+                break
             elif stage == "BAKE_TIME":
                 if d.bake_until is None:
                     d.bake_until = t + blue_green.bake_seconds(
@@ -789,13 +788,31 @@ class EcsSimulation:
         if d.record is not None:
             d.record.lifecycle_stage = stage
 
+    def _shift_production(self, s: _ServiceSim, d: _Deployment, t: float) -> bool:
+        """Take the production steps due by ``t`` (all at once, linear or canary); True when done."""
+        steps = blue_green.production_steps(s.service.deployment_configuration)
+        while d.step < len(steps):
+            if d.step_until is not None and t < d.step_until:
+                return False
+            percent, wait_minutes = steps[d.step]
+            blue_green.shift(s.backend, s.service, rule="productionListenerRule", percent=percent)
+            if d.record is not None:
+                d.record.shifted(test=100.0, production=percent)
+            d.step += 1
+            d.step_until = None
+            if d.step < len(steps) and wait_minutes:
+                # ECS bakes between steps, not after the last one
+                d.step_until = t + wait_minutes * self.options.minute_seconds
+                heapq.heappush(self._wake, (d.step_until, next(self._seq), s))
+        return True
+
     def _roll_back_blue_green(
         self, s: _ServiceSim, d: _Deployment, t: float, *, reason: str
     ) -> None:
         """Traffic back to the blue tasks, green ones stopped: the blue revision serves again."""
         blue = next((old for old in s.deployments if old is not d), None)
         for rule in ("productionListenerRule", "testListenerRule"):
-            blue_green.shift(s.backend, s.service, rule=rule, to_alternate=False)
+            blue_green.shift(s.backend, s.service, rule=rule, percent=0.0)
         green = [x for x in s.tasks if x.deployment is d]
         if green:
             self._stop_batch(s, green, t, reason=f"Rolling back deployment {d.id}")
@@ -803,7 +820,7 @@ class EcsSimulation:
         if blue is not None:
             s.service.task_definition = blue.task_definition
         if d.record is not None:
-            d.record.shifted(test=False, production=False)
+            d.record.shifted(test=0.0, production=0.0)
             d.record.roll_back(
                 t, reason=reason, to_revision=blue.revision if blue is not None else d.revision
             )

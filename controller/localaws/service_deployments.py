@@ -132,9 +132,9 @@ class ServiceDeployment:
         self.status_reason = reason
         self.stopped_at = self.finished_at = self.updated_at = t
 
-    def shifted(self, *, test: bool, production: bool) -> None:
-        """Where the listener rules send traffic: all to the target revision, or all to the sources."""
-        self.traffic = (100.0 if test else 0.0, 100.0 if production else 0.0)
+    def shifted(self, *, test: float, production: float) -> None:
+        """The target revision's percent of test and production traffic (the sources have the rest)."""
+        self.traffic = (test, production)
 
     def _revision(self, arn: str) -> dict[str, Any]:
         answer = self.counts.get(arn, RevisionCounts()).answer(arn)

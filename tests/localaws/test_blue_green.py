@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from controller.localaws import LocalAws
-from controller.localaws.blue_green import LIFECYCLE_STAGES
+from controller.localaws.blue_green import LIFECYCLE_STAGES, production_steps
 from tests.localaws.support import Network, describe, register, steady, wait_for
 
 BREAKER = {"enable": True, "rollback": True}
@@ -357,3 +357,97 @@ def test_stop_service_deployment_during_the_bake_puts_traffic_back_on_blue(
     # the blue tasks served on untouched: a rollback here starts nothing new
     assert sorted(_targets(elbv2, traffic.blue)) == blue_targets
     assert _targets(elbv2, traffic.green) == []
+
+
+@pytest.mark.parametrize(
+    ("configuration", "steps"),
+    [
+        ({"strategy": "BLUE_GREEN"}, [(100.0, 0.0)]),
+        (
+            {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 50.0}},
+            [(50.0, 6.0), (100.0, 6.0)],
+        ),
+        ({"strategy": "LINEAR"}, [(round(10.0 * i, 1), 6.0) for i in range(1, 11)]),
+        (
+            {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 30.0}},
+            [(30.0, 6.0), (60.0, 6.0), (90.0, 6.0), (100.0, 6.0)],
+        ),
+        ({"strategy": "CANARY"}, [(5.0, 10.0), (100.0, 0.0)]),
+        (
+            {
+                "strategy": "CANARY",
+                "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 1},
+            },
+            [(20.0, 1.0), (100.0, 0.0)],
+        ),
+    ],
+)
+def test_production_steps_follow_ecs_defaults(
+    configuration: dict[str, Any], steps: list[tuple[float, float]]
+) -> None:
+    assert production_steps(configuration) == steps
+
+
+def test_linear_moves_production_traffic_in_steps(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=0.5)
+    _create(
+        ecs,
+        cluster,
+        network,
+        traffic,
+        strategy="LINEAR",
+        linearConfiguration={"stepPercent": 50.0, "stepBakeTimeInMinutes": 1},
+    )
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    half = wait_for(
+        lambda: (_weights(elbv2, traffic.production), _newest(ecs, cluster)),
+        lambda seen: seen[0] == {traffic.blue: 50, traffic.green: 50},
+        what="production at 50/50",
+    )
+    assert half[1]["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
+    assert half[1]["targetServiceRevision"]["requestedProductionTrafficWeight"] == 50.0
+    assert half[1]["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] == 50.0
+    wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "SUCCESSFUL",
+        what="the linear deployment SUCCESSFUL",
+    )
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+
+
+def test_canary_sends_its_percent_first_then_the_rest(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=0.5)
+    _create(
+        ecs,
+        cluster,
+        network,
+        traffic,
+        strategy="CANARY",
+        canaryConfiguration={"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1},
+    )
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    wait_for(
+        lambda: _weights(elbv2, traffic.production),
+        lambda weights: weights == {traffic.blue: 90, traffic.green: 10},
+        what="production at 90/10",
+    )
+    wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "SUCCESSFUL",
+        what="the canary deployment SUCCESSFUL",
+    )
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
