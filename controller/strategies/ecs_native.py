@@ -332,7 +332,7 @@ class EcsNativeRollout(RollingRollout):
             p.phase = VERIFY
             return self._verify_native()
         if status == "ROLLBACK_SUCCESSFUL":
-            return self._ecs_rolled_back(deployment, reason=rollback_reason(deployment))
+            return self._ecs_rolled_back(reason=rollback_reason(deployment))
         if status in ENDED:  # STOPPED, ROLLBACK_FAILED
             return self._ecs_failed(deployment)
         baking = status not in ROLLING_BACK and deployment.get("lifecycleStage") == "BAKE_TIME"
@@ -366,7 +366,7 @@ class EcsNativeRollout(RollingRollout):
             details={**outcome.details, **self._details()},
         )
 
-    def _ecs_rolled_back(self, deployment: JsonDict, *, reason: str) -> Outcome:
+    def _ecs_rolled_back(self, *, reason: str) -> Outcome:
         p = self.progress
         service = self._describe(self._name) or {}
         restored = service.get("taskDefinition")
@@ -433,7 +433,7 @@ class EcsNativeRollout(RollingRollout):
             # the controller's reason when it asked for the rollback; ECS's when ECS did
             asked = p.extra.get(STOP_SENT_KEY)
             reason = str(p.failure) if asked else rollback_reason(deployment)
-            return self._ecs_rolled_back(deployment, reason=reason)
+            return self._ecs_rolled_back(reason=reason)
         if deployment is None:
             return self._unfollowed(f"{p.failure}; ECS no longer knows its deployment")
         return self._ecs_failed(deployment)
