@@ -8,6 +8,7 @@ when verification fails there.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -171,3 +172,41 @@ def test_a_verify_failing_during_the_bake_is_rolled_back_by_ecs(
     assert weights(traffic.production) == {traffic.blue: 100, traffic.green: 0}
     after = live("web")
     assert after is not None and after["taskDefinition"] == before["taskDefinition"]
+
+
+@pytest.mark.usefixtures("scaled_minutes")
+def test_linear_50_is_followed_through_its_half_way_step(stage: Stage, traffic: Traffic) -> None:
+    first = stage.roll_out(blue_green(stage, traffic, image="nginx:1.26"))
+    assert first.outcome.result == Result.SYNCED, first.outcome
+    desired = blue_green(stage, traffic, image="nginx:1.27")
+    assert desired.service is not None
+    linear = {
+        "strategy": "LINEAR",
+        "bakeTimeInMinutes": 0,
+        "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1},
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+    }
+    desired = dataclasses.replace(
+        desired, service={**desired.service, "deploymentConfiguration": linear}
+    )
+    seen: list[dict[str, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        # the production rule's weights as often as the rollout polls, for the whole rollout
+        while not done.wait(0.05):
+            now = weights(traffic.production)
+            if not seen or seen[-1] != now:
+                seen.append(now)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        rolled = stage.roll_out(desired)
+    finally:
+        done.set()
+        watcher.join()
+
+    assert rolled.outcome.result == Result.SYNCED, rolled.outcome
+    assert {traffic.blue: 50, traffic.green: 50} in seen, seen
+    assert weights(traffic.production) == {traffic.blue: 0, traffic.green: 100}
