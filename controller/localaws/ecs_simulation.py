@@ -33,6 +33,8 @@ What is simulated, as real ECS does it:
   or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
   completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
 - deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: see ``controller.localaws.blue_green``.
+- deploymentConfiguration.alarms: a named alarm in ALARM in moto's CloudWatch while a deployment is
+  in progress (a native one's bake time included) fails it; with ``rollback`` it rolls back.
 - Tasks of images matching a stuck glob stay PENDING forever.
 - RunTask (Fargate, task-level cpu/memory only is fine): the job runs ``task_start_seconds`` and
   stops with its containers' exit codes (0, or 1 for a failing image). ListTasks honours cluster,
@@ -51,10 +53,9 @@ What is simulated, as real ECS does it:
 
 What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
 capacity were unlimited), health checks and grace periods (a task is healthy once RUNNING unless its
-image fails), deregistration delays, task-level throttling/backoff, alarms-based rollback (alarms are
-kept and returned, never evaluated), lifecycle hooks, CODE_DEPLOY/EXTERNAL deployment controllers
-and task sets (left to moto), service auto scaling acting on desiredCount, and the periodic repeat
-of steady-state events.
+image fails), deregistration delays, task-level throttling/backoff, lifecycle hooks,
+CODE_DEPLOY/EXTERNAL deployment controllers and task sets (left to moto), service auto scaling
+acting on desiredCount, and the periodic repeat of steady-state events.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore import xform_name
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
@@ -701,6 +703,8 @@ class EcsSimulation:
         primary = s.primary
         if primary.record is not None and not primary.rollback:
             primary.record.start(t)
+        self._check_alarms(s, primary, t)
+        primary = s.primary  # an alarm's rollback may have changed it
         if primary.blue_green and primary.rollout_state == "IN_PROGRESS":
             self._schedule_blue_green(s, t)
             self._render(s)
@@ -787,6 +791,43 @@ class EcsSimulation:
         d.stage = stage
         if d.record is not None:
             d.record.lifecycle_stage = stage
+
+    def _check_alarms(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
+        """deploymentConfiguration.alarms: one in ALARM in CloudWatch fails ``d`` while in progress
+        (bake time included), rolled back when ``rollback`` is on."""
+        alarms = s.service.deployment_configuration.get("alarms") or {}
+        if not alarms.get("enable") or d.rollback or d.rollout_state != "IN_PROGRESS":
+            return
+        cloudwatch = cloudwatch_backends[s.backend.account_id][s.backend.region_name]
+        names = list(alarms.get("alarmNames") or [])
+        triggered = [
+            n
+            for n in names
+            if n in cloudwatch.alarms and cloudwatch.alarms[n].state_value == "ALARM"
+        ]
+        if not triggered:
+            return
+        listed = ", ".join(triggered)
+        d.rollout_state = "FAILED"
+        d.rollout_state_reason = f"ECS deployment {d.id} failed: alarm(s) {listed} in ALARM state."
+        d.updated_at = t
+        self._event(
+            s, t, f"(service {s.service.name}) deployment {d.id} failed: alarm(s) {listed}."
+        )
+        if d.record is not None:
+            d.record.triggered_alarms = triggered
+        reason = (
+            f"Service deployment rolled back because CloudWatch alarm(s) {listed} went into ALARM."
+        )
+        target = s.last_completed
+        if alarms.get("rollback") and d.blue_green:
+            self._roll_back_blue_green(s, d, t, reason=reason)
+        elif alarms.get("rollback") and target is not None:
+            self._roll_back(
+                s, t, target=target, reason=reason, deployment_reason="ECS deployment alarm"
+            )
+        elif d.record is not None:
+            d.record.stop(t, reason=d.rollout_state_reason)
 
     def _shift_production(self, s: _ServiceSim, d: _Deployment, t: float) -> bool:
         """Take the production steps due by ``t`` (all at once, linear or canary); True when done."""

@@ -95,6 +95,7 @@ class ServiceDeployment:
     rollback: dict[str, Any] | None = None
     counts: dict[str, RevisionCounts] = field(default_factory=dict)
     lifecycle_stage: str | None = None  # native strategies only
+    triggered_alarms: list[str] = field(default_factory=list)
     # the target revision's share of test and production traffic (native blue/green only)
     traffic: tuple[float, float] | None = None
 
@@ -184,9 +185,11 @@ class ServiceDeployment:
         alarms = self.deployment_configuration.get("alarms") or {}
         answer["alarms"] = (
             {
-                "status": "MONITORING_COMPLETE" if self.finished else "MONITORING",
+                "status": "TRIGGERED"
+                if self.triggered_alarms
+                else ("MONITORING_COMPLETE" if self.finished else "MONITORING"),
                 "alarmNames": list(alarms.get("alarmNames") or []),
-                "triggeredAlarmNames": [],
+                "triggeredAlarmNames": list(self.triggered_alarms),
             }
             if alarms.get("enable")
             else {"status": "DISABLED"}

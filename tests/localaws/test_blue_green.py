@@ -1,4 +1,5 @@
-"""ECS's native BLUE_GREEN deployments in local-aws: stages, alternate target group, weights, bake."""
+"""ECS's native deployments in local-aws (stages, alternate target group, weights, bakes) and
+deployment alarms."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -451,3 +453,82 @@ def test_canary_sends_its_percent_first_then_the_rest(
         what="the canary deployment SUCCESSFUL",
     )
     assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+
+
+def _alarm(name: str) -> Any:
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    return cloudwatch
+
+
+def test_alarm_during_the_bake_rolls_a_blue_green_deployment_back(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
+    cloudwatch = _alarm("web-5xx")
+    alarms = {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
+    _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30, alarms=alarms)
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+    wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
+        what="the deployment in BAKE_TIME",
+    )
+
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="the deployment rolled back on its alarm",
+    )
+    assert "web-5xx" in done["rollback"]["reason"]
+    assert done["alarms"]["status"] == "TRIGGERED"
+    assert done["alarms"]["triggeredAlarmNames"] == ["web-5xx"]
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 100, traffic.green: 0}
+
+
+def test_alarm_rolls_a_rolling_deployment_back(ecs: Any, cluster: str, network: Network) -> None:
+    cloudwatch = _alarm("web-errors")
+    v1 = register(ecs, "web", "registry.example/web:1")
+    ecs.create_service(
+        cluster=cluster,
+        serviceName="web",
+        taskDefinition=v1,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network.awsvpc(),
+        deploymentConfiguration={
+            "alarms": {"alarmNames": ["web-errors"], "enable": True, "rollback": True}
+        },
+    )
+    wait_for(lambda: describe(ecs, cluster, "web"), steady, what="the first rollout complete")
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:stuck"),
+    )
+
+    cloudwatch.set_alarm_state(AlarmName="web-errors", StateValue="ALARM", StateReason="errors")
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="the rolling deployment rolled back on its alarm",
+    )
+    assert "web-errors" in done["rollback"]["reason"]
+    assert done["alarms"]["triggeredAlarmNames"] == ["web-errors"]
+    assert describe(ecs, cluster, "web")["taskDefinition"] == v1
