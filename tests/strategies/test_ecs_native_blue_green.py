@@ -19,7 +19,7 @@ import pytest
 from controller.core.model import DesiredService, Strategy
 from controller.core.outcome import Result
 from controller.localaws import LocalAws
-from tests.strategies.support import Probe, Stage, ecs, live
+from tests.strategies.support import Probe, Stage, alarm, ecs, live
 
 ROLE = "arn:aws:iam::123456789012:role/ecs-infrastructure"
 
@@ -210,3 +210,34 @@ def test_linear_50_is_followed_through_its_half_way_step(stage: Stage, traffic: 
     assert rolled.outcome.result == Result.SYNCED, rolled.outcome
     assert {traffic.blue: 50, traffic.green: 50} in seen, seen
     assert weights(traffic.production) == {traffic.blue: 0, traffic.green: 100}
+
+
+@pytest.mark.usefixtures("scaled_minutes")
+def test_an_alarm_during_the_bake_is_rolled_back_by_ecs_naming_the_alarm(
+    stage: Stage, traffic: Traffic
+) -> None:
+    alarm("web-5xx", "OK")
+    first = stage.roll_out(blue_green(stage, traffic, image="nginx:1.26"))
+    assert first.outcome.result == Result.SYNCED, first.outcome
+    desired = blue_green(stage, traffic, image="nginx:1.27")
+    assert desired.service is not None
+    configuration = {
+        **desired.service["deploymentConfiguration"],
+        "bakeTimeInMinutes": 5,
+        "alarms": {"alarmNames": ["web-5xx"], "enable": True, "rollback": True},
+    }
+    desired = dataclasses.replace(
+        desired, service={**desired.service, "deploymentConfiguration": configuration}
+    )
+
+    def watch(line: str) -> None:
+        if "at BAKE_TIME" in line:
+            alarm("web-5xx", "ALARM")
+
+    rolled = stage.roll_out(desired, on_report=watch)
+
+    outcome = rolled.outcome
+    assert outcome.result == Result.ROLLED_BACK, outcome
+    assert outcome.failure_reason is not None and "web-5xx" in outcome.failure_reason, outcome
+    assert not any(line.startswith("stopping ECS") for line in rolled.lines)  # ECS's own
+    assert weights(traffic.production) == {traffic.blue: 100, traffic.green: 0}
