@@ -302,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="time a task takes from PENDING to RUNNING, and a job from RUNNING to STOPPED (default 1)",
     )
     p.add_argument(
+        "--fail-hook",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="AWS_LAMBDA lifecycle hooks whose ARN matches GLOB answer FAILED (repeatable)",
+    )
+    p.add_argument(
         "--minute-seconds",
         type=float,
         default=60.0,

@@ -12,9 +12,11 @@ alternate target group becomes the service's primary one and the other the alter
 green tasks trip the circuit breaker: the weights go back, the green tasks stop, and the service
 deployment is ROLLBACK_SUCCESSFUL. LINEAR and CANARY differ only in PRODUCTION_TRAFFIC_SHIFT,
 which moves production traffic in steps with a bake between them (``production_steps``).
+Lifecycle hooks and alarms are run by the simulation (``EcsSimulation._run_hooks``,
+``_check_alarms``).
 
 Does I/O only on moto's in-memory ELBv2 backend (the listener rules' forward weights); time comes
-in as ``t``. Lifecycle hooks and alarms are not simulated here.
+in as ``t``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ LIFECYCLE_STAGES = (
     "CLEAN_UP",
 )
 DEFAULT_BAKE_TIME_MINUTES = 0
+# ECS runs traffic shifts as one step: a PAUSE hook can wait before or after them, not during
+_NO_PAUSE_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 
 
 def strategy(deployment_configuration: dict[str, Any] | None) -> str:
@@ -62,6 +66,12 @@ def refuse_unsupported(
         raise InvalidParameterException(
             f"The {name} deployment strategy is only supported with the ECS deployment controller."
         )
+    for hook in (deployment_configuration or {}).get("lifecycleHooks") or []:
+        paused = set(hook.get("lifecycleStages") or []) & set(_NO_PAUSE_STAGES)
+        if hook.get("targetType") == "PAUSE" and paused:
+            raise InvalidParameterException(
+                f"PAUSE lifecycle hooks are not supported at {', '.join(sorted(paused))}."
+            )
     for lb in load_balancers:
         advanced = lb.get("advancedConfiguration")
         if not advanced:

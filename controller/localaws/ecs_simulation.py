@@ -32,7 +32,9 @@ What is simulated, as real ECS does it:
   IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
   or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
   completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
-- deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: see ``controller.localaws.blue_green``.
+- deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: see ``controller.localaws.blue_green``;
+  their lifecycleHooks run at their stages: Lambda hooks answer at once (FAILED for a fail_hooks
+  glob, which rolls back), PAUSE hooks wait for ContinueServiceDeployment or their timeout.
 - deploymentConfiguration.alarms: a named alarm in ALARM in moto's CloudWatch while a deployment is
   in progress (a native one's bake time included) fails it; with ``rollback`` it rolls back.
 - Tasks of images matching a stuck glob stay PENDING forever.
@@ -53,7 +55,7 @@ What is simulated, as real ECS does it:
 
 What is not simulated: container instances and placement (EC2 launch-type service tasks start as if
 capacity were unlimited), health checks and grace periods (a task is healthy once RUNNING unless its
-image fails), deregistration delays, task-level throttling/backoff, lifecycle hooks,
+image fails), deregistration delays, task-level throttling/backoff, invoking Lambda hooks,
 CODE_DEPLOY/EXTERNAL deployment controllers and task sets (left to moto), service auto scaling
 acting on desiredCount, and the periodic repeat of steady-state events.
 """
@@ -100,9 +102,11 @@ from controller.core.fields import (
 from controller.core.normalize import with_defaults
 from controller.localaws import blue_green, service_deployment_api
 from controller.localaws.service_deployments import (
+    HookRun,
     RevisionCounts,
     ServiceDeployment,
     ServiceDeployments,
+    new_hook_id,
 )
 
 # What CreateService fills in when a field is not given, as real ECS does.
@@ -124,6 +128,7 @@ class SimulationOptions:
 
     fail_images: tuple[str, ...] = ()
     stuck_images: tuple[str, ...] = ()
+    fail_hooks: tuple[str, ...] = ()  # AWS_LAMBDA lifecycle hooks whose ARN matches answer FAILED
     task_start_seconds: float = 1.0
     # calls to refuse before serving them, by ECS operation ("UpdateService") or operation and
     # cluster ("DescribeServices/prod"): so many ThrottlingException (HTTP 400) answers, then so
@@ -136,6 +141,10 @@ class SimulationOptions:
     def fails(self, image: str) -> bool:
         """True when tasks of ``image`` start and then exit 1."""
         return any(fnmatch.fnmatchcase(image, glob) for glob in self.fail_images)
+
+    def hook_fails(self, arn: str) -> bool:
+        """True when the Lambda lifecycle hook ``arn`` answers FAILED."""
+        return any(fnmatch.fnmatchcase(arn, glob) for glob in self.fail_hooks)
 
     def stuck(self, image: str) -> bool:
         """True when tasks of ``image`` stay PENDING forever."""
@@ -161,6 +170,8 @@ class _Deployment:
     stage: str = ""  # its lifecycle stage
     bake_until: float | None = None
     step: int = 0  # production traffic steps taken (linear, canary)
+    hooks_stage: str = ""  # the stage whose lifecycle hooks have been started
+    rejected_at: str = ""  # ContinueServiceDeployment(ROLLBACK) answered a PAUSE hook at this stage
     step_until: float | None = None  # the bake between two steps ends
 
 
@@ -787,6 +798,8 @@ class EcsSimulation:
                 s.steady = True
                 self._event(s, t, f"(service {service.name}) has reached a steady state.")
                 break
+            if not self._run_hooks(s, d, stage, t):
+                break  # a PAUSE hook awaits action, or a hook rolled the deployment back
             stage = stages[stages.index(stage) + 1]
         d.stage = stage
         if d.record is not None:
@@ -828,6 +841,89 @@ class EcsSimulation:
             )
         elif d.record is not None:
             d.record.stop(t, reason=d.rollout_state_reason)
+
+    def _run_hooks(self, s: _ServiceSim, d: _Deployment, stage: str, t: float) -> bool:
+        """The lifecycle hooks of ``stage``: True once they all let the deployment go on.
+
+        AWS_LAMBDA hooks answer at once (FAILED when ``fail_hooks`` match their ARN); PAUSE hooks
+        wait in AWAITING_ACTION for ContinueServiceDeployment or their timeout (a simulated
+        ``timeoutInMinutes``, default 1440, then its ``action``, default ROLLBACK).
+        """
+        record = d.record
+        config = s.service.deployment_configuration.get("lifecycleHooks") or []
+        hooks = [h for h in config if stage in (h.get("lifecycleStages") or [])]
+        if not hooks or record is None:
+            return True
+        if d.hooks_stage != stage:
+            d.hooks_stage = stage
+            record.hooks = []
+            for hook in hooks:
+                timeout = hook.get("timeoutConfiguration") or {}
+                kind = str(hook.get("targetType") or "AWS_LAMBDA")
+                arn = hook.get("hookTargetArn") if kind == "AWS_LAMBDA" else None
+                run = HookRun(
+                    hook_id=new_hook_id(),
+                    target_type=kind,
+                    target_arn=arn,
+                    status="AWAITING_ACTION",
+                    timeout_action=str(timeout.get("action") or "ROLLBACK"),
+                )
+                if kind == "AWS_LAMBDA":
+                    run.status = "FAILED" if self.options.hook_fails(str(arn)) else "SUCCEEDED"
+                else:
+                    minutes = float(timeout.get("timeoutInMinutes", 1440))
+                    run.expires_at = t + minutes * self.options.minute_seconds
+                    heapq.heappush(self._wake, (run.expires_at, next(self._seq), s))
+                record.hooks.append(run)
+        for run in record.hooks:
+            expired = run.expires_at is not None and t >= run.expires_at
+            if run.status == "AWAITING_ACTION" and expired:
+                run.status = "TIMED_OUT"
+        failed = [
+            f"lifecycle hook {run.target_arn or run.hook_id} "
+            + ("failed" if run.status == "FAILED" else "timed out")
+            for run in record.hooks
+            if run.status == "FAILED"
+            or (run.status == "TIMED_OUT" and run.timeout_action == "ROLLBACK")
+        ]
+        if d.rejected_at:
+            reason = f"Service deployment rolled back by ContinueServiceDeployment at {stage}."
+        elif failed:
+            reason = f"Service deployment rolled back because {'; '.join(failed)} at {stage}."
+        else:
+            return all(run.status != "AWAITING_ACTION" for run in record.hooks)
+        d.rollout_state = "FAILED"
+        d.rollout_state_reason = f"ECS deployment {d.id} failed at {stage}."
+        self._roll_back_blue_green(s, d, t, reason=reason)
+        return False
+
+    def continue_service_deployment(self, arn: str, t: float, *, hook_id: str, action: str) -> None:
+        """ContinueServiceDeployment: CONTINUE or ROLLBACK the PAUSE hook ``hook_id`` awaiting action."""
+        s = next(
+            (
+                s
+                for s in self._services.values()
+                if s.deployments and s.primary.record is not None and s.primary.record.arn == arn
+            ),
+            None,
+        )
+        run = next(
+            (
+                run
+                for run in (s.primary.record.hooks if s and s.primary.record else [])
+                if run.hook_id == hook_id and run.status == "AWAITING_ACTION"
+            ),
+            None,
+        )
+        if s is None or run is None:
+            raise InvalidParameterException(
+                f"The service deployment {arn} has no lifecycle hook {hook_id} awaiting action."
+            )
+        run.status = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
+        if action == "ROLLBACK":
+            s.primary.rejected_at = s.primary.stage
+        s.primary.updated_at = t
+        self._touch(s)  # the next scheduler pass goes on, or rolls back
 
     def _shift_production(self, s: _ServiceSim, d: _Deployment, t: float) -> bool:
         """Take the production steps due by ``t`` (all at once, linear or canary); True when done."""

@@ -1,7 +1,7 @@
 """moto handlers for the service deployments API, answered from the ECS simulation's records.
 
-ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions and
-StopServiceDeployment, which moto does not implement (it answered HTTP 500). ``handlers`` builds
+ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
+StopServiceDeployment and ContinueServiceDeployment, which moto does not implement (it answered HTTP 500). ``handlers`` builds
 them around the installed simulation and clock; ``controller.localaws.ecs_simulation`` installs
 them with its other handlers. I/O only on moto's in-memory backends.
 """
@@ -67,7 +67,7 @@ def _seconds(value: Any) -> float | None:
 def handlers(
     simulation: Callable[[], EcsSimulation], clock: Callable[[], float]
 ) -> dict[str, Handler]:
-    """The four handlers, by moto's method name, bound to the installed simulation and clock."""
+    """The handlers, by moto's method name, bound to the installed simulation and clock."""
 
     def list_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
         backend = self.ecs_backend
@@ -138,7 +138,23 @@ def handlers(
         simulation().stop_service_deployment(arn, clock(), stop_type=stop_type)
         return ActionResult({"serviceDeploymentArn": arn})
 
+    def continue_service_deployment(self: EC2ContainerServiceResponse) -> ActionResult:
+        arn = self._get_param("serviceDeploymentArn")
+        action = self._get_param("action") or "CONTINUE"
+        if action not in ("CONTINUE", "ROLLBACK"):
+            raise InvalidParameterException("action must be CONTINUE or ROLLBACK.")
+        if simulation().service_deployments.deployment(arn) is None:
+            raise ECSException(
+                "ServiceDeploymentNotFoundException",
+                f"The service deployment {arn} does not exist.",
+            )
+        simulation().continue_service_deployment(
+            arn, clock(), hook_id=str(self._get_param("hookId")), action=action
+        )
+        return ActionResult({"serviceDeploymentArn": arn})
+
     return {
+        "continue_service_deployment": continue_service_deployment,
         "list_service_deployments": list_service_deployments,
         "describe_service_deployments": describe_service_deployments,
         "describe_service_revisions": describe_service_revisions,

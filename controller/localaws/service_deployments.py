@@ -53,6 +53,33 @@ class RevisionCounts:
 
 
 @dataclass
+class HookRun:
+    """One lifecycle hook run at the current stage (``lifecycleHookDetails``)."""
+
+    hook_id: str
+    target_type: str  # AWS_LAMBDA | PAUSE
+    target_arn: str | None
+    status: str  # AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT
+    timeout_action: str  # ROLLBACK | CONTINUE
+    expires_at: float | None = None
+
+    def answer(self) -> dict[str, Any]:
+        answer = {
+            "hookId": self.hook_id,
+            "targetType": self.target_type,
+            "targetArn": self.target_arn,
+            "status": self.status,
+            "expiresAt": _dt(self.expires_at),
+            "timeoutAction": self.timeout_action,
+        }
+        return {k: v for k, v in answer.items() if v is not None}
+
+
+def new_hook_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(22))
+
+
+@dataclass
 class ServiceRevision:
     """What one deployment runs: ``members`` are DescribeServiceRevisions' members (taskDefinition...)."""
 
@@ -96,6 +123,7 @@ class ServiceDeployment:
     counts: dict[str, RevisionCounts] = field(default_factory=dict)
     lifecycle_stage: str | None = None  # native strategies only
     triggered_alarms: list[str] = field(default_factory=list)
+    hooks: list[HookRun] = field(default_factory=list)  # the hooks of the current stage
     # the target revision's share of test and production traffic (native blue/green only)
     traffic: tuple[float, float] | None = None
 
@@ -177,6 +205,7 @@ class ServiceDeployment:
             "targetServiceRevision": self._revision(self.target),
             "status": self.status,
             "lifecycleStage": self.lifecycle_stage,
+            "lifecycleHookDetails": [h.answer() for h in self.hooks] or None,
             "statusReason": self.status_reason or None,
             "deploymentConfiguration": self.deployment_configuration,
             "rollback": self.rollback,

@@ -4,6 +4,7 @@ deployment alarms."""
 from __future__ import annotations
 
 import dataclasses
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -532,3 +533,203 @@ def test_alarm_rolls_a_rolling_deployment_back(ecs: Any, cluster: str, network: 
     assert "web-errors" in done["rollback"]["reason"]
     assert done["alarms"]["triggeredAlarmNames"] == ["web-errors"]
     assert describe(ecs, cluster, "web")["taskDefinition"] == v1
+
+
+PAUSE_AFTER_TEST_SHIFT = {
+    "targetType": "PAUSE",
+    "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+}
+
+
+def _paused(ecs: Any, cluster: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: any(h["status"] == "AWAITING_ACTION" for h in d.get("lifecycleHookDetails", [])),
+        what="a PAUSE hook AWAITING_ACTION",
+    )
+
+
+@pytest.mark.usefixtures("fast_minutes")
+def test_pause_hook_waits_for_continue(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    _create(ecs, cluster, network, traffic, lifecycleHooks=[PAUSE_AFTER_TEST_SHIFT])
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    paused = _paused(ecs, cluster)
+    [hook] = paused["lifecycleHookDetails"]
+    assert paused["status"] == "IN_PROGRESS"
+    assert paused["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    assert hook["targetType"] == "PAUSE" and hook["timeoutAction"] == "ROLLBACK"
+    assert hook["expiresAt"] > paused["startedAt"]
+    # test traffic went to green; production waits on blue
+    assert _weights(elbv2, traffic.test) == {traffic.blue: 0, traffic.green: 100}
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 100, traffic.green: 0}
+
+    ecs.continue_service_deployment(
+        serviceDeploymentArn=paused["serviceDeploymentArn"],
+        hookId=hook["hookId"],
+        action="CONTINUE",
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "SUCCESSFUL",
+        what="SUCCESSFUL after CONTINUE",
+    )
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+    assert done["lifecycleStage"] == "CLEAN_UP"
+
+
+@pytest.mark.usefixtures("fast_minutes")
+def test_pause_hook_rollback_rolls_the_deployment_back(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    _create(ecs, cluster, network, traffic, lifecycleHooks=[PAUSE_AFTER_TEST_SHIFT])
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+    paused = _paused(ecs, cluster)
+
+    ecs.continue_service_deployment(
+        serviceDeploymentArn=paused["serviceDeploymentArn"],
+        hookId=paused["lifecycleHookDetails"][0]["hookId"],
+        action="ROLLBACK",
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="ROLLBACK_SUCCESSFUL after ROLLBACK",
+    )
+    assert "POST_TEST_TRAFFIC_SHIFT" in done["rollback"]["reason"]
+    assert _weights(elbv2, traffic.test) == {traffic.blue: 100, traffic.green: 0}
+    assert _targets(elbv2, traffic.green) == []
+
+
+@pytest.mark.usefixtures("fast_minutes")
+def test_pause_hook_times_out_into_its_action(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    hook = {**PAUSE_AFTER_TEST_SHIFT, "timeoutConfiguration": {"timeoutInMinutes": 1}}
+    _create(ecs, cluster, network, traffic, lifecycleHooks=[hook])
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="ROLLBACK_SUCCESSFUL after the hook timed out",
+    )
+    assert done["lifecycleHookDetails"][0]["status"] == "TIMED_OUT"
+    assert "timed out" in done["rollback"]["reason"]
+
+
+def test_failing_lambda_hook_rolls_back_and_others_pass(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(
+        local_aws.options, minute_seconds=0.05, fail_hooks=("*:function:check-*",)
+    )
+    fine = "arn:aws:lambda:us-east-1:123456789012:function:warm-up"
+    failing = "arn:aws:lambda:us-east-1:123456789012:function:check-health"
+    hooks = [
+        {"hookTargetArn": fine, "lifecycleStages": ["PRE_SCALE_UP"]},
+        {"hookTargetArn": failing, "lifecycleStages": ["POST_SCALE_UP"]},
+    ]
+    _create(ecs, cluster, network, traffic, lifecycleHooks=hooks)
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+    done = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d["status"] == "ROLLBACK_SUCCESSFUL",
+        what="ROLLBACK_SUCCESSFUL after the failed hook",
+    )
+    assert failing in done["rollback"]["reason"] and "POST_SCALE_UP" in done["rollback"]["reason"]
+    [detail] = done["lifecycleHookDetails"]
+    assert detail == {
+        "hookId": detail["hookId"],
+        "targetType": "AWS_LAMBDA",
+        "targetArn": failing,
+        "status": "FAILED",
+        "timeoutAction": "ROLLBACK",
+    }
+
+
+def test_continue_without_an_awaiting_hook_is_refused(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    _create(ecs, cluster, network, traffic)
+    arn = _newest(ecs, cluster)["serviceDeploymentArn"]
+
+    code = _refused(lambda: ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId="x"))
+    missing = _refused(
+        lambda: ecs.continue_service_deployment(serviceDeploymentArn=arn + "nope", hookId="x")
+    )
+
+    assert code == "InvalidParameterException"
+    assert missing == "ServiceDeploymentNotFoundException"
+
+
+def test_pause_hook_at_a_traffic_shift_is_refused(
+    ecs: Any, cluster: str, network: Network, traffic: Traffic
+) -> None:
+    hook = {"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}
+
+    code = _refused(
+        lambda: ecs.create_service(
+            cluster=cluster,
+            serviceName="web",
+            taskDefinition=register(ecs, "web", "registry.example/web:1"),
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration=network.awsvpc(),
+            loadBalancers=traffic.load_balancers(),
+            deploymentConfiguration={"strategy": "BLUE_GREEN", "lifecycleHooks": [hook]},
+        )
+    )
+
+    assert code == "InvalidParameterException"
+
+
+def test_cli_announces_failing_hooks() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "controller",
+            "local-aws",
+            "--port",
+            "0",
+            "--fail-hook",
+            "*:function:check-*",
+            "--minute-seconds",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("local-aws listening on ")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Lambda lifecycle hooks matching '*:function:check-*' will fail" in err
