@@ -12,8 +12,8 @@ alternate target group becomes the service's primary one and the other the alter
 green tasks trip the circuit breaker: the weights go back, the green tasks stop, and the service
 deployment is ROLLBACK_SUCCESSFUL. LINEAR and CANARY differ only in PRODUCTION_TRAFFIC_SHIFT,
 which moves production traffic in steps with a bake between them (``production_steps``).
-Lifecycle hooks and alarms are run by the simulation (``EcsSimulation._run_hooks``,
-``_check_alarms``).
+``controller.localaws.native_rollout`` runs the stages, their lifecycle hooks and the alarms; this
+module holds ECS's rules for the configuration and what each stage does to ELBv2.
 
 Does I/O only on moto's in-memory ELBv2 backend (the listener rules' forward weights); time comes
 in as ``t``.

@@ -32,7 +32,7 @@ What is simulated, as real ECS does it:
   IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
   or StopServiceDeployment(ROLLBACK) is the same service deployment rolling back to the last
   completed revision. DescribeServices shows currentServiceDeployment/currentServiceRevisions.
-- deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: see ``controller.localaws.blue_green``;
+- deploymentConfiguration.strategy BLUE_GREEN, LINEAR, CANARY: ``controller.localaws.native_rollout``;
   their lifecycleHooks run at their stages: Lambda hooks answer at once (FAILED for a fail_hooks
   glob, which rolls back), PAUSE hooks wait for ContinueServiceDeployment or their timeout.
 - deploymentConfiguration.alarms: a named alarm in ALARM in moto's CloudWatch while a deployment is
@@ -75,7 +75,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore import xform_name
-from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
@@ -100,13 +99,11 @@ from controller.core.fields import (
     with_service_connect_defaults,
 )
 from controller.core.normalize import with_defaults
-from controller.localaws import blue_green, service_deployment_api
+from controller.localaws import blue_green, native_rollout, service_deployment_api
 from controller.localaws.service_deployments import (
-    HookRun,
     RevisionCounts,
     ServiceDeployment,
     ServiceDeployments,
-    new_hook_id,
 )
 
 # What CreateService fills in when a field is not given, as real ECS does.
@@ -669,7 +666,7 @@ class EcsSimulation:
         reason = "Service deployment rolled back by StopServiceDeployment."
         if stop_type == "ROLLBACK" and d.blue_green:
             d.rollout_state_reason = "Service deployment stopped: rolling back."
-            self._roll_back_blue_green(s, d, t, reason=reason)
+            native_rollout.roll_back(self, s, d, t, reason=reason)
         elif stop_type == "ROLLBACK" and target is not None:
             d.rollout_state_reason = "Service deployment stopped: rolling back."
             self._roll_back(
@@ -714,10 +711,10 @@ class EcsSimulation:
         primary = s.primary
         if primary.record is not None and not primary.rollback:
             primary.record.start(t)
-        self._check_alarms(s, primary, t)
+        native_rollout.check_alarms(self, s, primary, t)
         primary = s.primary  # an alarm's rollback may have changed it
         if primary.blue_green and primary.rollout_state == "IN_PROGRESS":
-            self._schedule_blue_green(s, t)
+            native_rollout.schedule(self, s, t)
             self._render(s)
             return
         desired = int(service.desired_count or 0)
@@ -753,216 +750,6 @@ class EcsSimulation:
                 self._launch_batch(s, primary, count, t)
         self._check_steady(s, t)
         self._render(s)
-
-    def _schedule_blue_green(self, s: _ServiceSim, t: float) -> None:
-        """One pass over a native blue/green deployment: its lifecycle stages, in ECS's order."""
-        d, service = s.primary, s.service
-        desired = d.desired_count = int(service.desired_count or 0)
-        stages = blue_green.LIFECYCLE_STAGES
-        stage = d.stage or stages[0]
-        while True:
-            green = [x for x in s.tasks if x.deployment is d]
-            if stage == "SCALE_UP":
-                if len(green) < desired:
-                    self._launch_batch(s, d, desired - len(green), t)
-                if len(green) < desired or not all(x.healthy for x in green):
-                    break
-            elif stage == "TEST_TRAFFIC_SHIFT":
-                blue_green.shift(s.backend, service, rule="testListenerRule", percent=100.0)
-                if d.record is not None:
-                    d.record.shifted(test=100.0, production=0.0)
-            elif stage == "PRODUCTION_TRAFFIC_SHIFT" and not self._shift_production(s, d, t):
-                break
-            elif stage == "BAKE_TIME":
-                if d.bake_until is None:
-                    d.bake_until = t + blue_green.bake_seconds(
-                        service, minute_seconds=self.options.minute_seconds
-                    )
-                    heapq.heappush(self._wake, (d.bake_until, next(self._seq), s))
-                if t < d.bake_until:
-                    break
-            elif stage == "CLEAN_UP":
-                blue = [x for x in s.tasks if x.deployment is not d]
-                if blue:
-                    self._stop_batch(
-                        s, blue, t, reason=f"Scaling activity initiated by (deployment {d.id})"
-                    )
-                blue_green.swap_target_groups(service)
-                s.deployments = [d]
-                d.rollout_state = "COMPLETED"
-                d.rollout_state_reason = f"ECS deployment {d.id} completed."
-                d.updated_at = t
-                s.last_completed = d
-                if d.record is not None:
-                    d.record.succeed(t)
-                s.steady = True
-                self._event(s, t, f"(service {service.name}) has reached a steady state.")
-                break
-            if not self._run_hooks(s, d, stage, t):
-                break  # a PAUSE hook awaits action, or a hook rolled the deployment back
-            stage = stages[stages.index(stage) + 1]
-        d.stage = stage
-        if d.record is not None:
-            d.record.lifecycle_stage = stage
-
-    def _check_alarms(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
-        """deploymentConfiguration.alarms: one in ALARM in CloudWatch fails ``d`` while in progress
-        (bake time included), rolled back when ``rollback`` is on."""
-        alarms = s.service.deployment_configuration.get("alarms") or {}
-        if not alarms.get("enable") or d.rollback or d.rollout_state != "IN_PROGRESS":
-            return
-        cloudwatch = cloudwatch_backends[s.backend.account_id][s.backend.region_name]
-        names = list(alarms.get("alarmNames") or [])
-        triggered = [
-            n
-            for n in names
-            if n in cloudwatch.alarms and cloudwatch.alarms[n].state_value == "ALARM"
-        ]
-        if not triggered:
-            return
-        listed = ", ".join(triggered)
-        d.rollout_state = "FAILED"
-        d.rollout_state_reason = f"ECS deployment {d.id} failed: alarm(s) {listed} in ALARM state."
-        d.updated_at = t
-        self._event(
-            s, t, f"(service {s.service.name}) deployment {d.id} failed: alarm(s) {listed}."
-        )
-        if d.record is not None:
-            d.record.triggered_alarms = triggered
-        reason = (
-            f"Service deployment rolled back because CloudWatch alarm(s) {listed} went into ALARM."
-        )
-        target = s.last_completed
-        if alarms.get("rollback") and d.blue_green:
-            self._roll_back_blue_green(s, d, t, reason=reason)
-        elif alarms.get("rollback") and target is not None:
-            self._roll_back(
-                s, t, target=target, reason=reason, deployment_reason="ECS deployment alarm"
-            )
-        elif d.record is not None:
-            d.record.stop(t, reason=d.rollout_state_reason)
-
-    def _run_hooks(self, s: _ServiceSim, d: _Deployment, stage: str, t: float) -> bool:
-        """The lifecycle hooks of ``stage``: True once they all let the deployment go on.
-
-        AWS_LAMBDA hooks answer at once (FAILED when ``fail_hooks`` match their ARN); PAUSE hooks
-        wait in AWAITING_ACTION for ContinueServiceDeployment or their timeout (a simulated
-        ``timeoutInMinutes``, default 1440, then its ``action``, default ROLLBACK).
-        """
-        record = d.record
-        config = s.service.deployment_configuration.get("lifecycleHooks") or []
-        hooks = [h for h in config if stage in (h.get("lifecycleStages") or [])]
-        if not hooks or record is None:
-            return True
-        if d.hooks_stage != stage:
-            d.hooks_stage = stage
-            record.hooks = []
-            for hook in hooks:
-                timeout = hook.get("timeoutConfiguration") or {}
-                kind = str(hook.get("targetType") or "AWS_LAMBDA")
-                arn = hook.get("hookTargetArn") if kind == "AWS_LAMBDA" else None
-                run = HookRun(
-                    hook_id=new_hook_id(),
-                    target_type=kind,
-                    target_arn=arn,
-                    status="AWAITING_ACTION",
-                    timeout_action=str(timeout.get("action") or "ROLLBACK"),
-                )
-                if kind == "AWS_LAMBDA":
-                    run.status = "FAILED" if self.options.hook_fails(str(arn)) else "SUCCEEDED"
-                else:
-                    minutes = float(timeout.get("timeoutInMinutes", 1440))
-                    run.expires_at = t + minutes * self.options.minute_seconds
-                    heapq.heappush(self._wake, (run.expires_at, next(self._seq), s))
-                record.hooks.append(run)
-        for run in record.hooks:
-            expired = run.expires_at is not None and t >= run.expires_at
-            if run.status == "AWAITING_ACTION" and expired:
-                run.status = "TIMED_OUT"
-        failed = [
-            f"lifecycle hook {run.target_arn or run.hook_id} "
-            + ("failed" if run.status == "FAILED" else "timed out")
-            for run in record.hooks
-            if run.status == "FAILED"
-            or (run.status == "TIMED_OUT" and run.timeout_action == "ROLLBACK")
-        ]
-        if d.rejected_at:
-            reason = f"Service deployment rolled back by ContinueServiceDeployment at {stage}."
-        elif failed:
-            reason = f"Service deployment rolled back because {'; '.join(failed)} at {stage}."
-        else:
-            return all(run.status != "AWAITING_ACTION" for run in record.hooks)
-        d.rollout_state = "FAILED"
-        d.rollout_state_reason = f"ECS deployment {d.id} failed at {stage}."
-        self._roll_back_blue_green(s, d, t, reason=reason)
-        return False
-
-    def continue_service_deployment(self, arn: str, t: float, *, hook_id: str, action: str) -> None:
-        """ContinueServiceDeployment: CONTINUE or ROLLBACK the PAUSE hook ``hook_id`` awaiting action."""
-        s = next(
-            (
-                s
-                for s in self._services.values()
-                if s.deployments and s.primary.record is not None and s.primary.record.arn == arn
-            ),
-            None,
-        )
-        run = next(
-            (
-                run
-                for run in (s.primary.record.hooks if s and s.primary.record else [])
-                if run.hook_id == hook_id and run.status == "AWAITING_ACTION"
-            ),
-            None,
-        )
-        if s is None or run is None:
-            raise InvalidParameterException(
-                f"The service deployment {arn} has no lifecycle hook {hook_id} awaiting action."
-            )
-        run.status = "SUCCEEDED" if action == "CONTINUE" else "FAILED"
-        if action == "ROLLBACK":
-            s.primary.rejected_at = s.primary.stage
-        s.primary.updated_at = t
-        self._touch(s)  # the next scheduler pass goes on, or rolls back
-
-    def _shift_production(self, s: _ServiceSim, d: _Deployment, t: float) -> bool:
-        """Take the production steps due by ``t`` (all at once, linear or canary); True when done."""
-        steps = blue_green.production_steps(s.service.deployment_configuration)
-        while d.step < len(steps):
-            if d.step_until is not None and t < d.step_until:
-                return False
-            percent, wait_minutes = steps[d.step]
-            blue_green.shift(s.backend, s.service, rule="productionListenerRule", percent=percent)
-            if d.record is not None:
-                d.record.shifted(test=100.0, production=percent)
-            d.step += 1
-            d.step_until = None
-            if d.step < len(steps) and wait_minutes:
-                # ECS bakes between steps, not after the last one
-                d.step_until = t + wait_minutes * self.options.minute_seconds
-                heapq.heappush(self._wake, (d.step_until, next(self._seq), s))
-        return True
-
-    def _roll_back_blue_green(
-        self, s: _ServiceSim, d: _Deployment, t: float, *, reason: str
-    ) -> None:
-        """Traffic back to the blue tasks, green ones stopped: the blue revision serves again."""
-        blue = next((old for old in s.deployments if old is not d), None)
-        for rule in ("productionListenerRule", "testListenerRule"):
-            blue_green.shift(s.backend, s.service, rule=rule, percent=0.0)
-        green = [x for x in s.tasks if x.deployment is d]
-        if green:
-            self._stop_batch(s, green, t, reason=f"Rolling back deployment {d.id}")
-        s.deployments.remove(d)
-        if blue is not None:
-            s.service.task_definition = blue.task_definition
-        if d.record is not None:
-            d.record.shifted(test=0.0, production=0.0)
-            d.record.roll_back(
-                t, reason=reason, to_revision=blue.revision if blue is not None else d.revision
-            )
-        s.steady = False
-        self._touch(s)
 
     def _launch_batch(self, s: _ServiceSim, d: _Deployment, count: int, t: float) -> None:
         service = s.service
@@ -1029,7 +816,7 @@ class EcsSimulation:
             "Service deployment rolled back because the circuit breaker threshold was exceeded."
         )
         if d.blue_green:
-            self._roll_back_blue_green(s, d, t, reason=reason)
+            native_rollout.roll_back(self, s, d, t, reason=reason)
         elif breaker.get("rollback") and target is not None and not d.rollback:
             self._roll_back(
                 s,

@@ -17,6 +17,8 @@ from moto.core.responses import ActionResult
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+from controller.localaws import native_rollout
+
 if TYPE_CHECKING:
     from controller.localaws.ecs_simulation import EcsSimulation
 
@@ -148,8 +150,8 @@ def handlers(
                 "ServiceDeploymentNotFoundException",
                 f"The service deployment {arn} does not exist.",
             )
-        simulation().continue_service_deployment(
-            arn, clock(), hook_id=str(self._get_param("hookId")), action=action
+        native_rollout.continue_deployment(
+            simulation(), arn, clock(), hook_id=str(self._get_param("hookId")), action=action
         )
         return ActionResult({"serviceDeploymentArn": arn})
 
