@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from controller.localaws import ecs_simulation
+from controller.localaws import ecs_handlers
 from controller.localaws.ecs_simulation import EcsSimulation, SimulationOptions
 
 _READY_SECONDS = 10.0
@@ -131,7 +131,7 @@ class LocalAws:
         # callers get the OSError instead.
         family = socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)[0][0]
         with socket.create_server((self._host, self._port), family=family) as listening:
-            ecs_simulation.install(self._simulation, time.time)
+            ecs_handlers.install(self._simulation, time.time)
             try:
                 self._server = make_server(
                     self._host,
@@ -142,7 +142,7 @@ class LocalAws:
                     fd=listening.fileno(),
                 )
             except BaseException:
-                ecs_simulation.uninstall()
+                ecs_handlers.uninstall()
                 raise
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-aws", daemon=True
@@ -160,7 +160,7 @@ class LocalAws:
             self._thread.join()
         self._server = None
         self._thread = None
-        ecs_simulation.uninstall()
+        ecs_handlers.uninstall()
 
     def reset(self) -> None:
         """Wipe all moto state and all simulation state."""
