@@ -696,8 +696,11 @@ class EcsSimulation:
             primary.record.start(t)
         native_rollout.check_alarms(self, s, primary, t)
         primary = s.primary  # an alarm's rollback may have changed it
-        if primary.blue_green and primary.rollout_state == "IN_PROGRESS":
-            native_rollout.schedule(self, s, t)
+        if primary.blue_green and primary.rollout_state != "COMPLETED":
+            # a native deployment stopped (ABORT, an alarm without rollback) stays as it was left:
+            # both revisions keep their tasks and the listener rules their weights
+            if primary.rollout_state == "IN_PROGRESS":
+                native_rollout.schedule(self, s, t)
             self._render(s)
             return
         desired = int(service.desired_count or 0)

@@ -733,3 +733,35 @@ def test_cli_announces_failing_hooks() -> None:
             process.kill()
     assert process.returncode == 0, err
     assert "Lambda lifecycle hooks matching '*:function:check-*' will fail" in err
+
+
+def test_abort_during_the_bake_leaves_both_revisions_and_the_weights(
+    ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic, local_aws: LocalAws
+) -> None:
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
+    _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30)
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+    baking = wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
+        what="the deployment in BAKE_TIME",
+    )
+
+    ecs.stop_service_deployment(
+        serviceDeploymentArn=baking["serviceDeploymentArn"], stopType="ABORT"
+    )
+
+    # later observations still see it as it was left
+    local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=0.01)
+    stopped = wait_for(
+        lambda: _newest(ecs, cluster), lambda d: d["status"] == "STOPPED", what="STOPPED"
+    )
+    service = describe(ecs, cluster, "web")
+    assert stopped["lifecycleStage"] == "BAKE_TIME"
+    assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
+    assert len(_targets(elbv2, traffic.blue)) == 2 and len(_targets(elbv2, traffic.green)) == 2
+    assert service["runningCount"] == 4
