@@ -186,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="render")
 
     p = sub.add_parser(
+        "approve",
+        help="continue (or --reject) a strategy ecs deployment ECS holds at a PAUSE hook",
+        description="Find ENV/SERVICE's cluster and service in the checkout, the service "
+        "deployment ECS runs for it and its PAUSE lifecycle hook awaiting action, and answer it "
+        "(ContinueServiceDeployment). Exit 0 when answered, 1 when nothing awaits approval.",
+    )
+    p.add_argument("service", metavar="ENV/SERVICE", help="the service whose deployment to answer")
+    p.add_argument(
+        "--path", default=".", metavar="CHECKOUT", help="the config repository (default: .)"
+    )
+    p.add_argument(
+        "--reject", action="store_true", help="roll the deployment back instead of continuing it"
+    )
+    p.set_defaults(module="approve")
+
+    p = sub.add_parser(
         "plan",
         help="show, field by field, what the repository would change in live ECS",
         description="Render every service and compare it with live AWS. Exit 0 when everything "

@@ -188,6 +188,15 @@ class EcsApi:
                 serviceDeploymentArn=arn, stopType="ROLLBACK" if rollback else "ABORT"
             )
 
+    def continue_service_deployment(self, arn: str, *, hook_id: str, approve: bool) -> None:
+        """Answer a PAUSE lifecycle hook ECS waits on: go on (CONTINUE) or roll back."""
+        with aws_errors(f"continue service deployment {arn}"):
+            self.ecs.continue_service_deployment(
+                serviceDeploymentArn=arn,
+                hookId=hook_id,
+                action="CONTINUE" if approve else "ROLLBACK",
+            )
+
     # -- tasks ---------------------------------------------------------------------------
 
     def run_task(self, request: JsonDict) -> list[JsonDict]:

@@ -49,6 +49,8 @@ JsonDict = dict[str, Any]
 # service deployment is found, then one phase per ECS lifecycle stage while it runs, STOP and
 # ECS_ROLLBACK_WAIT when the controller asks ECS to roll back.
 FIND, DEPLOYING, STOP, ECS_ROLLBACK_WAIT = "find-deployment", "deploying", "stop", "ecs-rollback"
+# ECS waits on a PAUSE lifecycle hook: the pass ends Progressing, the next one looks again
+PAUSED = "paused"
 
 # ServiceDeployment.lifecycleStage, in the order ECS runs them
 LIFECYCLE_STAGES = (
@@ -75,6 +77,9 @@ VERIFIED_KEY = "verifiedInBake"
 # Set when the update started no new ECS deployment (only the count or tags changed).
 NO_DEPLOYMENT_KEY = "noEcsDeployment"
 PREVIOUS_DEPLOYMENT_KEY = "previousDeploymentId"
+# When the rollout last saw ECS wait for approval (that wait does not count against the timeout),
+# and at which stage.
+PAUSED_AT_KEY, PAUSED_STAGE_KEY = "pausedAt", "pausedStage"
 # Set once StopServiceDeployment was sent (a resumed rollout does not send it twice).
 STOP_SENT_KEY = "stopSent"
 
@@ -126,8 +131,24 @@ def choose_deployment(
     return min(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
-def rollback_reason(deployment: JsonDict) -> str:
-    """Why ECS rolled a deployment back, in words: alarms, circuit breaker, hooks, its reason."""
+def awaiting_hook(deployment: JsonDict) -> JsonDict | None:
+    """The PAUSE lifecycle hook ECS waits on for approval (AWAITING_ACTION), if any."""
+    for hook in deployment.get("lifecycleHookDetails") or ():
+        if hook.get("status") == "AWAITING_ACTION":
+            return dict(hook)
+    return None
+
+
+def rollback_reason(deployment: JsonDict, *, paused_stage: str | None = None) -> str:
+    """Why ECS rolled a deployment back, in words: alarms, circuit breaker, hooks, its reason.
+
+    A PAUSE hook answered with a rollback is a rejection: "rejected at STAGE" (the stage where
+    the rollout saw ECS wait, ``paused_stage``, else the deployment's).
+    """
+    stage = paused_stage or deployment.get("lifecycleStage") or "a lifecycle hook"
+    for hook in deployment.get("lifecycleHookDetails") or ():
+        if hook.get("targetType") == "PAUSE" and hook.get("status") == "FAILED":
+            return f"rejected at {stage}"
     parts: list[str] = []
     triggered = (deployment.get("alarms") or {}).get("triggeredAlarmNames") or []
     if triggered:
@@ -197,6 +218,7 @@ class EcsNativeRollout(RollingRollout):
                 AUTOSCALING: self._finish,
                 STOP: self._stop,
                 ECS_ROLLBACK_WAIT: self._ecs_rollback_wait,
+                PAUSED: self._follow,
             }
         )
         handlers.update({stage_phase(stage): self._follow for stage in LIFECYCLE_STAGES})
@@ -214,6 +236,10 @@ class EcsNativeRollout(RollingRollout):
         p = self.progress
         if p.phase == PREPARE:
             super().supersede()
+        elif p.phase == PAUSED:
+            # an approval gate of a state git no longer wants: ECS rolls it back
+            p.failure = f"superseded while paused at {p.extra.get(PAUSED_STAGE_KEY)}"
+            p.phase = STOP
         elif p.phase not in (ROLLBACK, ROLLBACK_WAIT, STOP, ECS_ROLLBACK_WAIT, SETTLE):
             # the update reached ECS: let its deployment end (a failure is rolled back by ECS)
             p.phase = SETTLE
@@ -319,6 +345,10 @@ class EcsNativeRollout(RollingRollout):
 
     def _follow(self, observed: JsonDict | None = None) -> Outcome | None:
         ctx, p = self.ctx, self.progress
+        paused_at = p.extra.pop(PAUSED_AT_KEY, None)
+        if paused_at is not None:
+            # the time ECS waited for approval does not count against the timeout
+            p.deadline += max(0.0, ctx.clock() - float(paused_at))
         self._observe(self._name)  # ECS's service events, as progress lines
         deployment = observed or self._deployment()
         if deployment is None:
@@ -332,9 +362,14 @@ class EcsNativeRollout(RollingRollout):
             p.phase = VERIFY
             return self._verify_native()
         if status == "ROLLBACK_SUCCESSFUL":
-            return self._ecs_rolled_back(reason=rollback_reason(deployment))
+            paused_stage = p.extra.get(PAUSED_STAGE_KEY)
+            reason = rollback_reason(deployment, paused_stage=paused_stage)
+            return self._ecs_rolled_back(reason=reason)
         if status in ENDED:  # STOPPED, ROLLBACK_FAILED
             return self._ecs_failed(deployment)
+        hook = awaiting_hook(deployment) if status not in ROLLING_BACK else None
+        if hook is not None:
+            return self._await_approval(deployment, hook)
         baking = status not in ROLLING_BACK and deployment.get("lifecycleStage") == "BAKE_TIME"
         if baking and not p.extra.get(VERIFIED_KEY):
             # production traffic is on the new revision: verify while ECS can still roll back
@@ -348,6 +383,32 @@ class EcsNativeRollout(RollingRollout):
             return self._fail(f"timed out after {timeout:g}s ({stage_line(deployment)})")
         heartbeat(ctx, p, stage_line(deployment))
         return None
+
+    def _await_approval(self, deployment: JsonDict, hook: JsonDict) -> Outcome:
+        """ECS waits on a PAUSE hook: end this pass Progressing, phase paused (the journal
+        keeps the rollout; the next pass looks again), with the hook's stage and expiry."""
+        ctx, p = self.ctx, self.progress
+        stage = str(deployment.get("lifecycleStage") or "a lifecycle stage")
+        expires = hook.get("expiresAt")
+        until = expires.isoformat() if isinstance(expires, datetime) else expires
+        p.phase = PAUSED
+        p.extra[PAUSED_AT_KEY] = ctx.clock()
+        p.extra[PAUSED_STAGE_KEY] = stage
+        key = ctx.desired.key
+        ctx.report(
+            f"paused at {stage}: ECS waits for approval"
+            + (f" until {until}" if until else "")
+            + f" (ecs-gitops approve {key}, or --reject)"
+        )
+        gate: dict[str, object] = {"stage": stage, "hookId": hook.get("hookId")}
+        if until:
+            gate["expiresAt"] = str(until)
+        return Outcome(
+            Result.PROGRESSING,
+            f"paused at {stage}: awaiting approval (ecs-gitops approve {key})",
+            task_definition_arn=p.task_definition_arn,
+            details={"phase": PAUSED, "rollout": p.to_dict(), **self._details(), "hook": gate},
+        )
 
     def _verify_native(self) -> Outcome | None:
         outcome = self._verify()  # the rolling phase: on success it moves on to autoscaling

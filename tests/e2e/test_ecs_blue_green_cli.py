@@ -167,3 +167,69 @@ def test_a_broken_image_is_rolled_back_by_ecs_and_not_retried(
     assert "staging/web: RolledBack (held" in again.stdout, again.stdout
     listed = ecs().list_service_deployments(cluster="staging", service="web")
     assert listed["serviceDeployments"] == deployments
+
+
+PAUSE_HOOK = """  lifecycleHooks:
+    - targetType: PAUSE
+      lifecycleStages: [POST_TEST_TRAFFIC_SHIFT]
+"""
+
+
+def paused(ws: Workspace) -> dict[str, Any]:
+    """Deploy nginx:1.26, then nginx:1.27 behind a PAUSE hook: the status while ECS waits."""
+    sync(ws)
+    ws.pull()
+    ws.replace(
+        "staging/web/service.yaml",
+        "  bakeTimeInMinutes: 1\n",
+        "  bakeTimeInMinutes: 1\n" + PAUSE_HOOK,
+    )
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    ws.commit_and_push("web: nginx 1.27 behind an approval")
+    result = sync(ws)
+    assert "paused at POST_TEST_TRAFFIC_SHIFT" in result.stdout, result.stdout
+    return ws.status(KEY)
+
+
+def approve(ws: Workspace, *flags: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("approve", KEY, "--path", str(ws.clone), *flags)
+
+
+def test_a_pause_hook_holds_the_deployment_until_approved(
+    setup: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, arns = setup
+    assert approve(ws).returncode == 1  # nothing awaits yet
+
+    status = paused(ws)
+
+    assert (status["result"], status["phase"]) == ("Progressing", "paused"), status
+    assert status["details"]["hook"]["stage"] == "POST_TEST_TRAFFIC_SHIFT", status
+    assert production_weights(arns) == {"blue": 100, "green": 0}
+    approved = approve(ws)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert approved.stdout.startswith(f"{KEY}: approved at POST_TEST_TRAFFIC_SHIFT"), approved
+    sync(ws)
+    status = ws.status(KEY)
+    assert status["result"] == "Synced", status
+    assert production_weights(arns) == {"blue": 0, "green": 100}
+    nothing = approve(ws)
+    assert nothing.returncode == 1
+    assert nothing.stderr.strip().endswith("waits on a PAUSE hook)"), nothing.stderr
+    assert len(nothing.stderr.strip().splitlines()) == 1
+
+
+def test_a_rejected_pause_hook_ends_rolled_back(setup: tuple[Workspace, dict[str, str]]) -> None:
+    ws, arns = setup
+    paused(ws)
+
+    rejected = approve(ws, "--reject")
+
+    assert rejected.returncode == 0, rejected.stdout + rejected.stderr
+    assert rejected.stdout.startswith(f"{KEY}: rejected at POST_TEST_TRAFFIC_SHIFT"), rejected
+    sync(ws, expect=1)
+    status = ws.status(KEY)
+    assert status["result"] == "RolledBack", status
+    marker = ws.marker(KEY)
+    assert marker is not None and marker["reason"] == "rejected at POST_TEST_TRAFFIC_SHIFT"
+    assert production_weights(arns) == {"blue": 100, "green": 0}

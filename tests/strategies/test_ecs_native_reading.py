@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.strategies.ecs_native import (
+    awaiting_hook,
     choose_deployment,
     rollback_reason,
     stage_line,
@@ -118,3 +119,28 @@ def test_a_stage_line_shows_the_stage_the_tasks_and_the_traffic_weights() -> Non
         "traffic 222: production 50%, test 100%; 111: production 50%, test 0%"
     )
     assert stage_phase("POST_TEST_TRAFFIC_SHIFT") == "post-test-traffic-shift"
+
+
+def test_the_hook_awaiting_approval_is_found_and_a_rejection_is_named_by_its_stage() -> None:
+    waiting = {
+        "status": "IN_PROGRESS",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "lifecycleHookDetails": [
+            {"hookId": "lambda", "targetType": "AWS_LAMBDA", "status": "SUCCEEDED"},
+            {"hookId": "gate", "targetType": "PAUSE", "status": "AWAITING_ACTION"},
+        ],
+    }
+    hook = awaiting_hook(waiting)
+    assert hook is not None and hook["hookId"] == "gate"
+    assert awaiting_hook({"lifecycleHookDetails": [{"status": "SUCCEEDED"}]}) is None
+    rejected = {
+        "status": "ROLLBACK_SUCCESSFUL",
+        "lifecycleStage": "CLEAN_UP",
+        "lifecycleHookDetails": [{"hookId": "gate", "targetType": "PAUSE", "status": "FAILED"}],
+        "rollback": {"reason": "rolled back by ContinueServiceDeployment"},
+    }
+    assert (
+        rollback_reason(rejected, paused_stage="POST_TEST_TRAFFIC_SHIFT")
+        == "rejected at POST_TEST_TRAFFIC_SHIFT"
+    )
+    assert rollback_reason(rejected) == "rejected at CLEAN_UP"
