@@ -226,3 +226,19 @@ def test_throttled_service_deployment_calls_are_retried_within_the_rollout(
 
     assert rolled.outcome.result == Result.SYNCED, rolled.outcome
     assert any("retrying in" in line and "Throttling" in line for line in rolled.lines)
+
+
+def test_a_count_only_change_starts_no_deployment_and_is_waited_on_as_rolling_does(
+    stage: Stage,
+) -> None:
+    deployed(stage)
+
+    rolled = stage.roll_out(
+        stage.service("web", strategy=Strategy.ECS, image="nginx:1.26", desired_count=3)
+    )
+
+    assert rolled.outcome.result == Result.SYNCED, rolled.outcome
+    # ECS started no service deployment: none is looked for, the service settles
+    assert rolled.phases == ["prepare", "apply", "wait", "autoscaling"], rolled.phases
+    service = live("web")
+    assert service is not None and service["desiredCount"] == 3
