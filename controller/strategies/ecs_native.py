@@ -25,6 +25,7 @@ ECS's answers (``choose_deployment``, ``rollback_reason``, ``stage_line``) are p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,12 +81,58 @@ PREVIOUS_DEPLOYMENT_KEY = "previousDeploymentId"
 # When the rollout last saw ECS wait for approval (that wait does not count against the timeout),
 # and at which stage.
 PAUSED_AT_KEY, PAUSED_STAGE_KEY = "pausedAt", "pausedStage"
+# Set when the live loadBalancers are git's after ECS swapped the target groups: not sent.
+KEEP_LOAD_BALANCERS_KEY = "keepLoadBalancers"
 # Set once StopServiceDeployment was sent (a resumed rollout does not send it twice).
 STOP_SENT_KEY = "stopSent"
 
 # How much earlier than the update's own deployment a service deployment may say it was
 # created and still be the update's (ECS stamps the two separately).
 CREATED_TOLERANCE_SECONDS = 5.0
+
+
+def _matches(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Whether ``live`` has every member ``desired`` sets, with the same value."""
+    for key, value in desired.items():
+        seen = live.get(key)
+        if isinstance(value, Mapping):
+            if not isinstance(seen, Mapping) or not _matches(value, seen):
+                return False
+        elif seen != value:
+            return False
+    return True
+
+
+def _swapped(load_balancer: Mapping[str, Any]) -> JsonDict | None:
+    advanced = load_balancer.get("advancedConfiguration") or {}
+    alternate, primary = (
+        advanced.get("alternateTargetGroupArn"),
+        load_balancer.get("targetGroupArn"),
+    )
+    if not alternate or not primary:
+        return None
+    return {
+        **load_balancer,
+        "targetGroupArn": alternate,
+        "advancedConfiguration": {**advanced, "alternateTargetGroupArn": primary},
+    }
+
+
+def swapped_by_ecs(desired: Sequence[JsonDict], live: Sequence[JsonDict]) -> bool:
+    """Whether the live loadBalancers are the desired ones after ECS's blue/green swapped target
+    groups (the alternate became the primary): then there is nothing of them to send, and
+    sending git's order back would put the new tasks behind the group serving production."""
+    if not desired or len(desired) != len(live):
+        return False
+    swapped = False
+    for want, have in zip(desired, live, strict=True):
+        if _matches(want, have):
+            continue
+        turned = _swapped(want)
+        if turned is None or not _matches(turned, have):
+            return False
+        swapped = True
+    return swapped
 
 
 def stage_phase(stage: str) -> str:
@@ -250,13 +297,25 @@ class EcsNativeRollout(RollingRollout):
         live = self._describe(self._name)
         # to tell, after the update, whether it started a deployment at all
         self.progress.extra[PREVIOUS_DEPLOYMENT_KEY] = live and primary_deployment_id(live)
+        wanted = (self.ctx.desired.service or {}).get("loadBalancers") or []
+        if live is not None and swapped_by_ecs(wanted, live.get("loadBalancers") or []):
+            self.progress.extra[KEEP_LOAD_BALANCERS_KEY] = True
         return self._prepare()
 
     def _apply_native(self) -> Outcome | None:
-        outcome = self._apply()
+        ctx, p = self.ctx, self.progress
+        if p.extra.get(KEEP_LOAD_BALANCERS_KEY) and p.extra.get("exists"):
+            # the rolling apply sends service.yaml as it is: for this one update, without the
+            # loadBalancers ECS swapped (ECS keeps its own)
+            service = {k: v for k, v in (ctx.desired.service or {}).items() if k != "loadBalancers"}
+            self.ctx = replace(ctx, desired=replace(ctx.desired, service=service))
+            ctx.report("loadBalancers not sent: they are git's, with ECS's blue/green swap")
+        try:
+            outcome = self._apply()
+        finally:
+            self.ctx = ctx
         if outcome is not None:
             return outcome
-        ctx, p = self.ctx, self.progress
         if not p.created and p.deployment_id == p.extra.get(PREVIOUS_DEPLOYMENT_KEY):
             # nothing ECS deploys changed (the count, tags): no deployment to follow
             p.extra[NO_DEPLOYMENT_KEY] = True

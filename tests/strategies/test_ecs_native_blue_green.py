@@ -241,3 +241,25 @@ def test_an_alarm_during_the_bake_is_rolled_back_by_ecs_naming_the_alarm(
     assert outcome.failure_reason is not None and "web-5xx" in outcome.failure_reason, outcome
     assert not any(line.startswith("stopping ECS") for line in rolled.lines)  # ECS's own
     assert weights(traffic.production) == {traffic.blue: 100, traffic.green: 0}
+
+
+@pytest.mark.usefixtures("scaled_minutes")
+def test_each_deployment_moves_production_to_the_other_group(
+    stage: Stage, traffic: Traffic
+) -> None:
+    first = stage.roll_out(blue_green(stage, traffic, image="nginx:1.26"))
+    assert first.outcome.result == Result.SYNCED, first.outcome
+    second = stage.roll_out(blue_green(stage, traffic, image="nginx:1.27"))
+    assert second.outcome.result == Result.SYNCED, second.outcome
+    assert weights(traffic.production) == {traffic.blue: 0, traffic.green: 100}
+
+    third = stage.roll_out(blue_green(stage, traffic, image="nginx:1.28"))
+
+    assert third.outcome.result == Result.SYNCED, third.outcome
+    # git still names blue first: the update leaves ECS's swap alone, so the new tasks start
+    # behind blue (the alternate now) and production moves there
+    assert weights(traffic.production) == {traffic.blue: 100, traffic.green: 0}
+    assert "loadBalancers not sent: they are git's, with ECS's blue/green swap" in third.lines
+    service = live("web")
+    assert service is not None
+    assert service["loadBalancers"][0]["targetGroupArn"] == traffic.blue

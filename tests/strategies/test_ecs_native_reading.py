@@ -11,6 +11,7 @@ from controller.strategies.ecs_native import (
     rollback_reason,
     stage_line,
     stage_phase,
+    swapped_by_ecs,
 )
 
 JsonDict = dict[str, Any]
@@ -144,3 +145,17 @@ def test_the_hook_awaiting_approval_is_found_and_a_rejection_is_named_by_its_sta
         == "rejected at POST_TEST_TRAFFIC_SHIFT"
     )
     assert rollback_reason(rejected) == "rejected at CLEAN_UP"
+
+
+def test_load_balancers_ecs_swapped_are_told_from_a_change() -> None:
+    advanced = {"alternateTargetGroupArn": "tg/green", "productionListenerRule": "rule/prod"}
+    git = [{"targetGroupArn": "tg/blue", "containerName": "app", "advancedConfiguration": advanced}]
+    swapped = {**advanced, "alternateTargetGroupArn": "tg/blue", "roleArn": "role"}
+    live = [
+        {"targetGroupArn": "tg/green", "containerName": "app", "advancedConfiguration": swapped}
+    ]
+    assert swapped_by_ecs(git, live)
+    assert not swapped_by_ecs(git, [{**git[0], "advancedConfiguration": advanced}])  # same
+    other = [{**live[0], "containerName": "web"}]
+    assert not swapped_by_ecs(git, other)  # a real change besides the swap
+    assert not swapped_by_ecs([], [])
