@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.core.fields import SERVICE_REQUEST, Reported
 from controller.core.model import JsonDict
+from controller.core.native_deployments import swapped_by_ecs
 from controller.core.normalize import (
     SCALABLE_TARGET_RULES,
     SCALING_POLICY_RULES,
@@ -86,6 +87,8 @@ def diff_service(
     keys = {renames.get(key, key) for key in desired} - dropped - UNREPORTED_FIELDS
     if autoscaled:
         keys.discard("desiredCount")
+    if swapped_by_ecs(desired.get("loadBalancers") or [], live.get("loadBalancers") or []):
+        keys.discard("loadBalancers")  # ECS's blue/green traded the target groups: not drift
     changes: list[FieldChange] = []
     for key in sorted(keys):
         changes += _diff(

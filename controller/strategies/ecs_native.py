@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.core.native_deployments import swapped_by_ecs
 from controller.core.outcome import Outcome, Result
 from controller.strategies.base import heartbeat, primary_deployment_id
 from controller.strategies.rolling import (
@@ -89,50 +90,6 @@ STOP_SENT_KEY = "stopSent"
 # How much earlier than the update's own deployment a service deployment may say it was
 # created and still be the update's (ECS stamps the two separately).
 CREATED_TOLERANCE_SECONDS = 5.0
-
-
-def _matches(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
-    """Whether ``live`` has every member ``desired`` sets, with the same value."""
-    for key, value in desired.items():
-        seen = live.get(key)
-        if isinstance(value, Mapping):
-            if not isinstance(seen, Mapping) or not _matches(value, seen):
-                return False
-        elif seen != value:
-            return False
-    return True
-
-
-def _swapped(load_balancer: Mapping[str, Any]) -> JsonDict | None:
-    advanced = load_balancer.get("advancedConfiguration") or {}
-    alternate, primary = (
-        advanced.get("alternateTargetGroupArn"),
-        load_balancer.get("targetGroupArn"),
-    )
-    if not alternate or not primary:
-        return None
-    return {
-        **load_balancer,
-        "targetGroupArn": alternate,
-        "advancedConfiguration": {**advanced, "alternateTargetGroupArn": primary},
-    }
-
-
-def swapped_by_ecs(desired: Sequence[JsonDict], live: Sequence[JsonDict]) -> bool:
-    """Whether the live loadBalancers are the desired ones after ECS's blue/green swapped target
-    groups (the alternate became the primary): then there is nothing of them to send, and
-    sending git's order back would put the new tasks behind the group serving production."""
-    if not desired or len(desired) != len(live):
-        return False
-    swapped = False
-    for want, have in zip(desired, live, strict=True):
-        if _matches(want, have):
-            continue
-        turned = _swapped(want)
-        if turned is None or not _matches(turned, have):
-            return False
-        swapped = True
-    return swapped
 
 
 def stage_phase(stage: str) -> str:

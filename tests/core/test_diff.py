@@ -490,3 +490,32 @@ def test_autoscaling_added_in_git() -> None:
             "ScheduledScalingSuspended": False,
         },
     }
+
+
+BLUE, GREEN = (f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/{c}/1" for c in ("b", "g"))
+
+
+def _native(primary: str, alternate: str) -> dict[str, Any]:
+    return {
+        "serviceName": "web",
+        "loadBalancers": [
+            {
+                "targetGroupArn": primary,
+                "containerName": "web",
+                "containerPort": 80,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": alternate,
+                    "productionListenerRule": "arn:aws:elasticloadbalancing:rule/p",
+                    "roleArn": "arn:aws:iam::1:role/ecs-blue-green",
+                },
+            }
+        ],
+    }
+
+
+def test_target_groups_that_ecs_blue_green_traded_are_no_drift() -> None:
+    # after a native blue/green deployment the alternate serves production: ECS's doing
+    assert diff_service(_native(BLUE, GREEN), _native(GREEN, BLUE)) == ()
+    # a really different target group is still a change
+    other = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/o/1"
+    assert diff_service(_native(BLUE, GREEN), _native(other, BLUE))

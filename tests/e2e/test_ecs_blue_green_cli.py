@@ -124,10 +124,6 @@ def test_an_image_bump_ends_synced_with_production_on_the_green_group(
     assert production_weights(arns) == {"blue": 0, "green": 100}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diff compares loadBalancers as written: the target groups ECS swapped read as drift",
-)
 def test_plan_right_after_a_blue_green_deployment_finds_no_drift(
     setup: tuple[Workspace, dict[str, str]],
 ) -> None:
