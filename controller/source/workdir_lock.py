@@ -49,14 +49,16 @@ class WorkdirLock:
                 f"controller holds it ({holder}); run one controller per working clone, or give "
                 "this one its own --workdir"
             ) from None
-        os.ftruncate(fd, 0)
         record = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "command": " ".join(os.path.basename(a) for a in sys.argv[:2]),
             "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        os.write(fd, json.dumps(record).encode())
+        data = json.dumps(record).encode()
+        # written over the last holder's record, then cut to length: never an empty file
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
         self._fd = fd
 
     def release(self) -> None:
@@ -78,12 +80,21 @@ class WorkdirLock:
 
 
 def _read_holder(fd: int) -> str:
-    """Who holds the lock, as the lock file says (a placeholder when it cannot be read)."""
-    try:
-        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return (
-            f"pid {int(holder['pid'])} on {str(holder['host'])!r}, "
-            f"{str(holder.get('command', ''))!r} since {holder.get('since', '?')!s}"
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return "holder unknown"
+    """Who holds the lock, as the lock file says (a placeholder when it cannot be read).
+
+    A holder that has just taken a lock file it created writes its record a moment later:
+    an empty file is read again for a short while.
+    """
+    for _ in range(_HOLDER_READS):
+        try:
+            holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+            return (
+                f"pid {int(holder['pid'])} on {str(holder['host'])!r}, "
+                f"{str(holder.get('command', ''))!r} since {holder.get('since', '?')!s}"
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            time.sleep(0.05)
+    return "holder unknown"
+
+
+_HOLDER_READS = 20
