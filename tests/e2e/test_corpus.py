@@ -33,9 +33,6 @@ ENV = "corpus"
 ITEMS = sorted(p.name for p in CORPUS.iterdir() if (p / "deploy.yaml").exists())
 QUIET_PASSES = 3
 
-# Items that cannot pass yet, and why (a reason names what is missing).
-PENDING: dict[str, str] = {}
-
 
 @dataclass
 class CorpusRun:
@@ -163,15 +160,7 @@ def _problems_of(item: str, output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith(f"{ENV}/{item}/")]
 
 
-@pytest.mark.parametrize(
-    "item",
-    [
-        pytest.param(item, marks=pytest.mark.xfail(reason=PENDING[item], strict=True))
-        if item in PENDING
-        else item
-        for item in ITEMS
-    ],
-)
+@pytest.mark.parametrize("item", ITEMS)
 def test_a_real_world_service_syncs_once_and_then_stays_in_sync(
     corpus: CorpusRun, item: str
 ) -> None:
