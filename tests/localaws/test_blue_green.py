@@ -123,17 +123,31 @@ def _newest(ecs: Any, cluster: str) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("fast_minutes")
+def _deploy_v2(ecs: Any, cluster: str) -> None:
+    """Start a deployment of web to a second revision."""
+    ecs.update_service(
+        cluster=cluster,
+        service="web",
+        taskDefinition=register(ecs, "web", "registry.example/web:2"),
+    )
+
+
+def _baking(ecs: Any, cluster: str) -> dict[str, Any]:
+    """The newest service deployment, once it has reached BAKE_TIME."""
+    return wait_for(
+        lambda: _newest(ecs, cluster),
+        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
+        what="the deployment in BAKE_TIME",
+    )
+
+
 def test_blue_green_shifts_production_to_the_alternate_group_then_swaps_them(
     ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
 ) -> None:
     _create(ecs, cluster, network, traffic)
     assert len(_targets(elbv2, traffic.blue)) == 2 and _targets(elbv2, traffic.green) == []
 
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     stages: list[str] = []
 
@@ -163,17 +177,9 @@ def test_bake_time_keeps_blue_running_after_production_shifted(
     local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
     _create(ecs, cluster, network, traffic, bakeTimeInMinutes=2)
 
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
-    baking = wait_for(
-        lambda: _newest(ecs, cluster),
-        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
-        what="the deployment in BAKE_TIME",
-    )
+    baking = _baking(ecs, cluster)
     assert baking["status"] == "IN_PROGRESS"
     assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
     assert baking["sourceServiceRevisions"][0]["runningTaskCount"] == 2
@@ -332,16 +338,8 @@ def test_stop_service_deployment_during_the_bake_puts_traffic_back_on_blue(
     local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
     _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30)
     blue_targets = sorted(_targets(elbv2, traffic.blue))
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
-    baking = wait_for(
-        lambda: _newest(ecs, cluster),
-        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
-        what="the deployment in BAKE_TIME",
-    )
+    _deploy_v2(ecs, cluster)
+    baking = _baking(ecs, cluster)
     assert _weights(elbv2, traffic.production) == {traffic.blue: 0, traffic.green: 100}
 
     ecs.stop_service_deployment(
@@ -403,11 +401,7 @@ def test_linear_moves_production_traffic_in_steps(
         strategy="LINEAR",
         linearConfiguration={"stepPercent": 50.0, "stepBakeTimeInMinutes": 1},
     )
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     half = wait_for(
         lambda: (_weights(elbv2, traffic.production), _newest(ecs, cluster)),
@@ -437,11 +431,7 @@ def test_canary_sends_its_percent_first_then_the_rest(
         strategy="CANARY",
         canaryConfiguration={"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1},
     )
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     wait_for(
         lambda: _weights(elbv2, traffic.production),
@@ -478,16 +468,8 @@ def test_alarm_during_the_bake_rolls_a_blue_green_deployment_back(
     cloudwatch = _alarm("web-5xx")
     alarms = {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
     _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30, alarms=alarms)
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
-    wait_for(
-        lambda: _newest(ecs, cluster),
-        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
-        what="the deployment in BAKE_TIME",
-    )
+    _deploy_v2(ecs, cluster)
+    _baking(ecs, cluster)
 
     cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
 
@@ -554,11 +536,7 @@ def test_pause_hook_waits_for_continue(
     ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
 ) -> None:
     _create(ecs, cluster, network, traffic, lifecycleHooks=[PAUSE_AFTER_TEST_SHIFT])
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     paused = _paused(ecs, cluster)
     [hook] = paused["lifecycleHookDetails"]
@@ -590,11 +568,7 @@ def test_pause_hook_rollback_rolls_the_deployment_back(
     ecs: Any, elbv2: Any, cluster: str, network: Network, traffic: Traffic
 ) -> None:
     _create(ecs, cluster, network, traffic, lifecycleHooks=[PAUSE_AFTER_TEST_SHIFT])
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
     paused = _paused(ecs, cluster)
 
     ecs.continue_service_deployment(
@@ -619,11 +593,7 @@ def test_pause_hook_times_out_into_its_action(
 ) -> None:
     hook = {**PAUSE_AFTER_TEST_SHIFT, "timeoutConfiguration": {"timeoutInMinutes": 1}}
     _create(ecs, cluster, network, traffic, lifecycleHooks=[hook])
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     done = wait_for(
         lambda: _newest(ecs, cluster),
@@ -647,11 +617,7 @@ def test_failing_lambda_hook_rolls_back_and_others_pass(
         {"hookTargetArn": failing, "lifecycleStages": ["POST_SCALE_UP"]},
     ]
     _create(ecs, cluster, network, traffic, lifecycleHooks=hooks)
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
+    _deploy_v2(ecs, cluster)
 
     done = wait_for(
         lambda: _newest(ecs, cluster),
@@ -740,16 +706,8 @@ def test_abort_during_the_bake_leaves_both_revisions_and_the_weights(
 ) -> None:
     local_aws.options = dataclasses.replace(local_aws.options, minute_seconds=1.0)
     _create(ecs, cluster, network, traffic, bakeTimeInMinutes=30)
-    ecs.update_service(
-        cluster=cluster,
-        service="web",
-        taskDefinition=register(ecs, "web", "registry.example/web:2"),
-    )
-    baking = wait_for(
-        lambda: _newest(ecs, cluster),
-        lambda d: d.get("lifecycleStage") == "BAKE_TIME",
-        what="the deployment in BAKE_TIME",
-    )
+    _deploy_v2(ecs, cluster)
+    baking = _baking(ecs, cluster)
 
     ecs.stop_service_deployment(
         serviceDeploymentArn=baking["serviceDeploymentArn"], stopType="ABORT"
