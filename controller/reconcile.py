@@ -20,7 +20,7 @@ from pathlib import Path
 from controller.aws.accounts import environment_refusal, refused_environments
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
-from controller.aws.elb import generation
+from controller.aws.elb import ElbApi, generation
 from controller.aws.live import LiveRead, fetch_live, fetch_live_by_environment
 from controller.core.decision import Decision, decide, is_explicit, prerequisites, waiting_on
 from controller.core.fingerprint import desired_state_fingerprint
@@ -710,12 +710,13 @@ def _roll_out(
     ``superseded``: the resumed rollout is of a state git no longer asks for; it is only
     brought to a safe end (see ``Rollout.supersede``).
     """
-    api = EcsApi(clients_for(desired.env))
+    clients = clients_for(desired.env)
     known = tuple((r.digest, r.taskDefinitionArn) for r in previous.revisions) if previous else ()
     ctx = RolloutContext(
         desired=desired,
         plan=plan,
-        api=api,
+        api=EcsApi(clients),
+        elb=ElbApi(clients),
         commit=commit,
         known_revisions=known,
         poll_seconds=options.poll_seconds,

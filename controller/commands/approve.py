@@ -16,7 +16,7 @@ from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
 from controller.errors import ConfigError, EcsGitopsError
 from controller.source.tree import load_path
-from controller.strategies.ecs_native import ENDED, awaiting_hook
+from controller.strategies.ecs.rollout import ENDED, awaiting_hook
 
 JsonDict = dict[str, object]
 

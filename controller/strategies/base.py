@@ -1,6 +1,7 @@
 """What every strategy shares: the rollout context, the progress record, and the step loop.
 
-Does I/O only through the context's ``EcsApi``, clock and sleep (both injectable).
+Does I/O only through the context's adapters (``EcsApi``, ``ElbApi``), clock and sleep (all
+injectable): a rollout builds no adapter of its own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import ElbApi
 from controller.core.model import DesiredService
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import ServicePlan
@@ -28,6 +30,8 @@ class RolloutContext:
     desired: DesiredService
     plan: ServicePlan
     api: EcsApi
+    # the listeners and target groups blue-green swaps (the service's environment's)
+    elb: ElbApi
     commit: str
     # (digest, arn) pairs the status file remembers, newest first
     known_revisions: tuple[tuple[str, str], ...] = ()

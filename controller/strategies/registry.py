@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 from controller.core.model import Strategy
 from controller.strategies.base import Progress, Rollout, RolloutContext
-from controller.strategies.bluegreen import BlueGreenRollout
-from controller.strategies.canary import CanaryRollout
-from controller.strategies.ecs_native import EcsNativeRollout
-from controller.strategies.rolling import RollingRollout
-from controller.strategies.runtask import RunTaskRollout
+from controller.strategies.blue_green.rollout import BlueGreenRollout
+from controller.strategies.canary.rollout import CanaryRollout
+from controller.strategies.ecs.rollout import EcsNativeRollout
+from controller.strategies.rolling.rollout import RollingRollout
+from controller.strategies.run_task.rollout import RunTaskRollout
 
 RolloutFactory = Callable[[RolloutContext, Progress | None], Rollout]
 

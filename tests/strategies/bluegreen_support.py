@@ -11,13 +11,14 @@ import boto3
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import ElbApi
 from controller.aws.live import fetch_live
 from controller.core.layout import load_repo
 from controller.core.model import DesiredService
 from controller.core.outcome import Outcome
 from controller.core.plan import plan_service
 from controller.strategies.base import RolloutContext, drive
-from controller.strategies.bluegreen import BlueGreenRollout
+from controller.strategies.blue_green.rollout import BlueGreenRollout
 from controller.strategies.registry import rollout_for
 
 REGION = "us-east-1"
@@ -72,6 +73,7 @@ def context(service: DesiredService) -> RolloutContext:
         desired=service,
         plan=plan_service(service, live),
         api=EcsApi(clients_for(service.env)),
+        elb=ElbApi(clients_for(service.env)),
         commit="c0ffee",
         poll_seconds=0.05,
         sleep=time.sleep,

@@ -13,6 +13,7 @@ import boto3
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import ElbApi
 from controller.aws.live import TaskDefinitionCache, fetch_live
 from controller.core.model import DeploySpec, DesiredService, Environment, Strategy
 from controller.core.outcome import Outcome
@@ -158,6 +159,7 @@ class Stage:
             desired=desired,
             plan=plan_service(desired, live),
             api=EcsApi(clients_for(desired.env)),
+            elb=ElbApi(clients_for(desired.env)),
             commit=commit,
             poll_seconds=0.05,
             report=report,

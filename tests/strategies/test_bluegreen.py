@@ -18,7 +18,7 @@ from controller.core.outcome import Result
 from controller.core.plan import Action, plan_service
 from controller.localaws import LocalAws
 from controller.strategies.base import Progress, drive
-from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
+from controller.strategies.blue_green.rollout import CONFIRM, BlueGreenRollout
 from tests.strategies.bluegreen_support import (
     Alb,
     Balancer,

@@ -20,7 +20,7 @@ from controller.core.model import DesiredService
 from controller.core.outcome import Result
 from controller.localaws import LocalAws
 from controller.strategies.base import drive
-from controller.strategies.bluegreen import CONFIRM, BlueGreenRollout
+from controller.strategies.blue_green.rollout import CONFIRM, BlueGreenRollout
 from tests.strategies.bluegreen_support import (
     Alb,
     Balancer,

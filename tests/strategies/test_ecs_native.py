@@ -8,13 +8,14 @@ from typing import Any
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import ElbApi
 from controller.aws.live import TaskDefinitionCache, fetch_live
 from controller.core.model import DesiredService, Strategy
 from controller.core.outcome import Result
 from controller.core.plan import plan_service
 from controller.localaws import LocalAws
 from controller.strategies.base import Progress, RolloutContext, drive
-from controller.strategies.ecs_native import EcsNativeRollout
+from controller.strategies.ecs.rollout import EcsNativeRollout
 from controller.strategies.registry import rollout_for
 from tests.conftest import fast_options
 from tests.strategies.support import Probe, Rolled, Stage, ecs, image_of, live
@@ -69,6 +70,7 @@ def roll_out_late(desired: DesiredService, api: CountingApi) -> Rolled:
         desired=desired,
         plan=plan_service(desired, fetched),
         api=api,
+        elb=ElbApi(clients_for(desired.env)),
         commit="0123456789abcdef",
         poll_seconds=0.05,
         clock=lambda: time.time() + late[0],
@@ -152,6 +154,7 @@ def test_a_rollout_stopped_while_following_resumes_from_its_journal(stage: Stage
         desired=desired,
         plan=plan_service(desired, fetched),
         api=api,
+        elb=ElbApi(clients_for(desired.env)),
         commit="0123456789abcdef",
         poll_seconds=0.05,
         checkpoint=lambda progress: journal.append(progress.to_dict()),
@@ -192,6 +195,7 @@ def test_a_superseded_rollout_lets_ecs_deployment_end_and_changes_nothing_more(
         desired=desired,
         plan=plan_service(desired, fetched),
         api=api,
+        elb=ElbApi(clients_for(desired.env)),
         commit="0123456789abcdef",
         poll_seconds=0.05,
         checkpoint=lambda progress: journal.append(progress.to_dict()),

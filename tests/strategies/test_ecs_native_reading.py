@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.strategies.ecs_native import (
+from controller.strategies.ecs.rollout import (
     awaiting_hook,
     choose_deployment,
     rollback_reason,

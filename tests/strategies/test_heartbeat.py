@@ -14,6 +14,7 @@ def test_heartbeat_reports_every_interval_with_elapsed_and_remaining_time() -> N
         desired=None,  # type: ignore[arg-type]
         plan=None,  # type: ignore[arg-type]
         api=None,  # type: ignore[arg-type]
+        elb=None,  # type: ignore[arg-type]
         commit="c",
         clock=lambda: now[0],
         report=lines.append,

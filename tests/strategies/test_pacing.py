@@ -16,6 +16,7 @@ import pytest
 
 from controller.aws.clients import clients_for, forget_clients
 from controller.aws.ecs import EcsApi
+from controller.aws.elb import ElbApi
 from controller.aws.live import TaskDefinitionCache, fetch_live
 from controller.core.model import DesiredService, Strategy
 from controller.core.outcome import Outcome, Result
@@ -76,6 +77,7 @@ def run(
         desired=desired,
         plan=plan_service(desired, live),
         api=EcsApi(clients_for(desired.env)),
+        elb=ElbApi(clients_for(desired.env)),
         commit="0123456789abcdef",
         poll_seconds=poll,
         sleep=sleep,

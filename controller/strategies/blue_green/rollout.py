@@ -13,7 +13,7 @@ Every generation is created with the owner tag (``ecs-gitops.owner`` = the folde
 only generations carrying it are scaled, tagged, swapped away from or deleted: a ``<name>__<N>``
 without it is someone else's and is left alone (a new generation's number is past it too).
 
-Does I/O through the rollout context's ``EcsApi`` and an ``ElbApi``.
+Does I/O through the rollout context's ``EcsApi`` and ``ElbApi``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from controller.aws.clients import clients_for
 from controller.aws.elb import (
     BG_VERSION_TAG,
     BLUE,
     GREEN,
-    ElbApi,
     attached_to,
     generation,
     routes,
@@ -81,11 +79,9 @@ class BlueGreenRollout(PhasedRollout):
     first_phase = PREPARE
     acting_phases = frozenset({PREPARE, CREATE, SWAP, FINISH, ROLLBACK})
 
-    def __init__(
-        self, ctx: RolloutContext, progress: Progress | None = None, *, elb: ElbApi | None = None
-    ) -> None:
+    def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         super().__init__(ctx, progress)
-        self.elb = elb or ElbApi(clients_for(ctx.desired.env))
+        self.elb = ctx.elb
         self.prod, self.stage = routes(ctx.desired.deploy.block("blueGreen"))
 
     # -- what the progress remembers ----------------------------------------------------------

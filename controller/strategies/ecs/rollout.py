@@ -32,7 +32,7 @@ from typing import Any
 from controller.core.native_deployments import swapped_by_ecs
 from controller.core.outcome import Outcome, Result
 from controller.strategies.base import heartbeat, primary_deployment_id
-from controller.strategies.rolling import (
+from controller.strategies.rolling.rollout import (
     APPLY,
     AUTOSCALING,
     PREPARE,

@@ -26,7 +26,7 @@ from controller.strategies.base import (
     primary_deployment_id,
     stream_events,
 )
-from controller.strategies.rolling import RollingRollout
+from controller.strategies.rolling.rollout import RollingRollout
 from controller.strategies.steps import resolve_task_definition
 from controller.strategies.verify import Verdict, verify_step
 
