@@ -27,7 +27,7 @@ from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
 from controller.core.model import DesiredService, Environment, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
-from controller.core.ownership import canary_name, not_owned, owned_by, owner_of
+from controller.core.ownership import not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
 from controller.core.plan import (
     UNKNOWN_APPLIED_STATE,
@@ -39,6 +39,7 @@ from controller.core.plan import (
 )
 from controller.core.scope import touched_keys
 from controller.core.secrets import mask_text
+from controller.core.strategy_traits import Runs
 from controller.errors import ConfigError, EcsGitopsError, GitError
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
@@ -55,6 +56,7 @@ from controller.status.records import (
     status_path,
 )
 from controller.strategies.base import Progress, RolloutContext, drive
+from controller.strategies.descriptions import DESCRIPTIONS, describe
 from controller.strategies.registry import rollout_for
 
 log = logging.getLogger(__name__)
@@ -367,7 +369,7 @@ def _unknown(
         previous = tree.statuses.get(key)
         desired = state.services[key]
         kept = previous is not None and (
-            desired.deploy.strategy is Strategy.RUN_TASK
+            describe(desired.deploy.strategy).runs_once
             or key in under_way
             or previous.result in (Result.PROGRESSING, Result.ROLLED_BACK, Result.FAILED)
         )
@@ -765,7 +767,7 @@ def _quiet(
         return True
     desired = state.services[key]
     # a job's plan says nothing of whether it ran: only its status does (see decision.job_plan)
-    return desired.deploy.strategy is not Strategy.RUN_TASK and plans[key].action is Action.IN_SYNC
+    return not describe(desired.deploy.strategy).runs_once and plans[key].action is Action.IN_SYNC
 
 
 def _prerequisites(state: RepoState, keys: Sequence[str]) -> dict[str, list[str]]:
@@ -847,6 +849,14 @@ def _prune(
     return results
 
 
+def _recorded_runs(status: ServiceStatus) -> Runs:
+    """How the strategy a status file records runs; a service when it records none we know."""
+    try:
+        return describe(Strategy(status.strategy or "")).runs
+    except ValueError:
+        return Runs.AS_SERVICE
+
+
 def _delete_service(env: Environment, status: ServiceStatus) -> None:
     """Scale to 0 and delete a pruned folder's services with their autoscaling: its own only.
 
@@ -856,21 +866,26 @@ def _delete_service(env: Environment, status: ServiceStatus) -> None:
     without that record, may be someone else's: the prune is refused and nothing is touched.
     Any other ``<name>Canary`` or ``<name>__<N>`` is left alone. A job leaves no service.
     """
-    if status.strategy == str(Strategy.RUN_TASK):
+    runs = _recorded_runs(status)
+    if runs is Runs.ONCE:
         return
     api = EcsApi(clients_for(env))
     key = status.service
     cluster = status.cluster or env.cluster
     base = status.serviceName or key.split("/")[1]
-    if status.strategy != str(Strategy.BLUE_GREEN):
+    if runs is Runs.AS_SERVICE:
         main = api.describe_service(cluster=cluster, name=base)
         owner = None if main is None else owner_of(main)
         if main is not None and owner != key and (owner is not None or not status.revisions):
             unsynced = "" if owner is not None else "; its status records no deploy of it"
             raise EcsGitopsError(f"{not_owned(base, main, key=key)}{unsynced}")
-        candidates = [base, canary_name(base)]
+        # the helpers of every strategy that runs as the service: it may have changed since
+        helpers = {
+            h for d in DESCRIPTIONS.values() if d.runs is Runs.AS_SERVICE for h in d.helpers(base)
+        }
+        candidates = [base, *sorted(helpers)]
     else:
-        # blue-green never runs under the plain name: only its generations are candidates
+        # generations never run under the plain name: only they are candidates
         main = None
         names = api.list_service_names(cluster=cluster)
         candidates = [n for n in names if generation(n, base) is not None]

@@ -24,9 +24,11 @@ from controller.aws.task_definitions import (
     TaskDefinitionAnswer,
     TaskDefinitionCache,
 )
-from controller.core.model import DesiredService, Environment, JsonDict, Strategy
+from controller.core.model import DesiredService, Environment, JsonDict
 from controller.core.plan import LiveService
+from controller.core.strategy_traits import Runs
 from controller.errors import AwsError, EcsGitopsError
+from controller.strategies.descriptions import describe
 
 # DescribeServices accepts at most 10 services per call.
 DESCRIBE_SERVICES_BATCH = 10
@@ -56,10 +58,10 @@ def fetch_live(
     for them: a service running such a revision whose digest is the desired one gets
     ``LiveService.task_definition_digest`` instead of a DescribeTaskDefinition.
     """
-    if any(s.deploy.strategy is Strategy.BLUE_GREEN for s in services):
-        # a blue-green service is compared with the generation behind its prod listener
-        others = [s for s in services if s.deploy.strategy is not Strategy.BLUE_GREEN]
-        blue_green = [s for s in services if s.deploy.strategy is Strategy.BLUE_GREEN]
+    if any(_runs(s) is Runs.AS_GENERATIONS for s in services):
+        # a service deployed as generations is compared with the one behind its prod listener
+        others = [s for s in services if _runs(s) is not Runs.AS_GENERATIONS]
+        generations = [s for s in services if _runs(s) is Runs.AS_GENERATIONS]
         return {
             **fetch_live(
                 others,
@@ -68,7 +70,7 @@ def fetch_live(
                 known_digests=known_digests,
                 concurrency=concurrency,
             ),
-            **_fetch_blue_green(blue_green, clients=clients, cache=cache),
+            **_fetch_blue_green(generations, clients=clients, cache=cache),
         }
     by_account: dict[tuple[str | None, str | None], list[DesiredService]] = {}
     for desired in services:
@@ -140,8 +142,8 @@ def _fetch_account(
     known: Mapping[str, str],
     concurrency: int,
 ) -> dict[str, LiveService]:
-    jobs = [s for s in services if s.deploy.strategy is Strategy.RUN_TASK]
-    long_running = [s for s in services if s.deploy.strategy is not Strategy.RUN_TASK]
+    jobs = [s for s in services if _runs(s) is Runs.ONCE]
+    long_running = [s for s in services if _runs(s) is not Runs.ONCE]
     result: dict[str, LiveService] = {}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         # first round: the services, the jobs' newest revisions and the scalable targets at once
@@ -214,6 +216,11 @@ def _live(
         scaling_policies=scaling_policies,
         task_definition_digest=digest,
     )
+
+
+def _runs(desired: DesiredService) -> Runs:
+    """Where the service's strategy keeps what runs: what its live state is read from."""
+    return describe(desired.deploy.strategy).runs
 
 
 def _resource_id(desired: DesiredService) -> str:

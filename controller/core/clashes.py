@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from controller.core.documents import Document
-from controller.core.model import DesiredService, Environment, Problem, Strategy
+from controller.core.model import DesiredService, Environment, Problem
 from controller.core.ownership import (
     GENERATION_SEPARATOR,
     OWNER_TAG,
-    canary_name,
     generation_base,
 )
+from controller.core.strategy_traits import Runs
+from controller.strategies.descriptions import describe
 
 
 @dataclass(frozen=True)
@@ -177,14 +178,11 @@ def _claims(
     def claim(claimed: str, use: Use) -> _Claim:
         return _Claim(desired.key, claimed, use, cluster, not written, doc.file, line)
 
-    strategy = desired.deploy.strategy
-    if strategy is Strategy.BLUE_GREEN:
+    traits = describe(desired.deploy.strategy)
+    if traits.runs is Runs.AS_GENERATIONS:
         # the rollout creates only generations; the plain name is never a live service
         return [claim(name, Use.GENERATIONS)]
-    claims = [claim(name, Use.SERVICE)]
-    if strategy is Strategy.CANARY:
-        claims.append(claim(canary_name(name), Use.CANARY))
-    return claims
+    return [claim(name, Use.SERVICE), *(claim(h, Use.CANARY) for h in traits.helpers(name))]
 
 
 def _clashing_pairs(claims: list[_Claim]) -> Iterator[tuple[_Claim, _Claim]]:

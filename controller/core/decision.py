@@ -16,9 +16,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from controller.core.fingerprint import desired_state_fingerprint
-from controller.core.model import DesiredService, RepoState, Strategy
+from controller.core.model import DesiredService, RepoState
 from controller.core.outcome import Result
 from controller.core.plan import Action, ServicePlan, StatusRecord, last_applied_state
+from controller.core.strategy_traits import Runs
+from controller.strategies.descriptions import describe
 
 
 class Decision(StrEnum):
@@ -116,7 +118,8 @@ def decide(
     if desired is None or plan.action is Action.INVALID:
         return Verdict(Decision.INVALID, "; ".join(plan.problems), plan, result=Result.INVALID)
     fingerprint = desired_state_fingerprint(desired)
-    if desired.deploy.strategy is Strategy.RUN_TASK:
+    traits = describe(desired.deploy.strategy)
+    if traits.runs_once:
         plan = job_plan(plan, status=status, fingerprint=fingerprint)
     if plan.action is Action.IN_SYNC:
         return Verdict(Decision.IN_SYNC, "live matches git", plan, result=Result.SYNCED)
@@ -129,8 +132,8 @@ def decide(
         )
         held = status.result if status is not None else Result.ROLLED_BACK
         return Verdict(Decision.HELD, reason, plan, result=held)
-    # blue-green creates a new service on every deploy: a replacement is just another deploy
-    if plan.action is Action.REPLACE and desired.deploy.strategy is not Strategy.BLUE_GREEN:
+    # a strategy that creates a new service on every deploy: a replacement is just another deploy
+    if plan.action is Action.REPLACE and traits.runs is not Runs.AS_GENERATIONS:
         fields = ", ".join(c.path for c in plan.changes if c.replace)
         reason = f"needs the service replaced ({fields}): not applied automatically"
         return Verdict(Decision.REFUSED, reason, plan)

@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from controller.core.model import DesiredService, Problem, Strategy
+from controller.core.model import DesiredService, Problem
+from controller.strategies.descriptions import describe
 
 if TYPE_CHECKING:  # documents applies the reading bounds below, so it imports this module
     from controller.core.documents import Document, Path
@@ -38,9 +39,6 @@ MAX_INTEGER_DIGITS = 32
 # allowed" (CreateService serviceName, RegisterTaskDefinition family, CreateCluster clusterName).
 ECS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 ECS_NAME_RULE = "letters, digits, '-' and '_', 1 to 255 of them"
-# Services a strategy creates beside <serviceName>: "<serviceName>Canary" and the blue-green
-# generations "<serviceName>__<N>" (room kept for N up to 6 digits); they must be ECS names too.
-_NAME_SUFFIX = {Strategy.CANARY: len("Canary"), Strategy.BLUE_GREEN: len("__999999")}
 
 # Task counts. botocore states no range for these, but ECS refuses a negative count, RunTask
 # documents "You can specify up to 10 tasks for each call", and a count in the billions is a typo
@@ -67,7 +65,9 @@ def check_service(desired: DesiredService, documents: Mapping[str, Document]) ->
     if desired.service is not None and "service" in documents:
         doc = documents["service"]
         name = desired.service_name
-        longest = 255 - _NAME_SUFFIX.get(desired.deploy.strategy, 0)
+        # services a strategy creates beside <serviceName> (a canary, blue-green generations)
+        # must be ECS names too
+        longest = 255 - len(describe(desired.deploy.strategy).name_suffix)
         if not is_ecs_name(name):
             problems.append(
                 doc.problem(

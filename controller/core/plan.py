@@ -12,8 +12,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from controller.core.fingerprint import desired_state_fingerprint
-from controller.core.model import DesiredService, JsonDict, Problem, Strategy
+from controller.core.model import DesiredService, JsonDict, Problem
 from controller.core.outcome import Result
+from controller.strategies.descriptions import describe
 
 
 class Action(StrEnum):
@@ -157,7 +158,7 @@ def plan_service(
     if live.task_definition is not None:
         # DescribeTaskDefinition returns tags beside the document; the request carries them in it.
         live_task_definition = {**live.task_definition, "tags": list(live.task_definition_tags)}
-    if desired.deploy.strategy is Strategy.RUN_TASK:
+    if describe(desired.deploy.strategy).runs_once:
         changes = diff_task_definition(desired.task_definition, live_task_definition)
         action = Action.RUN if changes else Action.IN_SYNC
         return ServicePlan(desired.key, action, task_definition_changes=changes, digest=digest)

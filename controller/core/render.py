@@ -27,6 +27,7 @@ from controller.core.model import (
     Strategy,
     SyncPolicy,
 )
+from controller.strategies.descriptions import DESCRIPTIONS, describe
 
 # The one scalable dimension and namespace an ECS service has (Application Auto Scaling).
 ECS_NAMESPACE = "ecs"
@@ -159,7 +160,7 @@ def render_service(
     if task_definition is not None:
         # what ECS would refuse at apply time although the API shapes allow it; a file the
         # strategy does not use is reported as such above, and not sent
-        job = deploy.strategy is Strategy.RUN_TASK
+        job = describe(deploy.strategy).runs_once
         ctx.problems.extend(
             ecs_rules.check(
                 documents,
@@ -234,27 +235,16 @@ def _check_files(
         )
     if ctx.strategy is None:
         return
-    if ctx.strategy is Strategy.RUN_TASK:
-        if "run-task" not in present:
-            ctx.problems.append(
-                deploy_doc.problem(strategy_line, "strategy run-task needs run-task.yaml")
-            )
-        for kind in ("service", "scalable-target", "scaling-policy"):
-            if kind in documents:
-                ctx.problems.append(
-                    Problem(documents[kind].file, 1, f"strategy run-task does not use {kind} files")
-                )
+    traits = describe(ctx.strategy)
+    if traits.needs not in present:
+        ctx.problems.append(
+            deploy_doc.problem(strategy_line, f"strategy {ctx.strategy} needs {traits.needs}.yaml")
+        )
+    for kind in traits.unused:
+        if kind in documents:
+            ctx.problems.append(Problem(documents[kind].file, 1, _unused(ctx.strategy, kind)))
+    if "scaling-policy" in traits.unused:
         return
-    if "service" not in present:
-        ctx.problems.append(
-            deploy_doc.problem(strategy_line, f"strategy {ctx.strategy} needs service.yaml")
-        )
-    if "run-task" in documents:
-        ctx.problems.append(
-            Problem(
-                documents["run-task"].file, 1, "run-task.yaml is only used by strategy run-task"
-            )
-        )
     if "scaling-policy" in documents and "scalable-target" not in present:
         ctx.problems.append(
             Problem(
@@ -265,14 +255,25 @@ def _check_files(
         )
 
 
+def _unused(strategy: Strategy, kind: str) -> str:
+    """Why a file is refused: the one strategy that deploys from it, or that this one does not."""
+    users = [str(d.strategy) for d in DESCRIPTIONS.values() if d.needs == kind]
+    if len(users) == 1:
+        return f"{kind}.yaml is only used by strategy {users[0]}"
+    return f"strategy {strategy} does not use {kind} files"
+
+
 def _resolve(ctx: _Context, doc: Document) -> Any:
     resolution = resolve(doc.value, ctx.scope)
     ctx.report(doc, resolution.problems)
-    if resolution.target_group_paths and ctx.strategy is not Strategy.BLUE_GREEN:
+    if resolution.target_group_paths and not (
+        ctx.strategy is not None and describe(ctx.strategy).fills_target_group
+    ):
+        fillers = ", ".join(str(d.strategy) for d in DESCRIPTIONS.values() if d.fills_target_group)
         ctx.report(
             doc,
             [
-                (path, f"{TARGET_GROUP_ARN} is only filled by strategy blue-green")
+                (path, f"{TARGET_GROUP_ARN} is only filled by strategy {fillers}")
                 for path in resolution.target_group_paths
             ],
         )
@@ -421,14 +422,16 @@ def _check_load_balancers(
                     f"container '{container_name}' maps no port {port} (its portMappings: {ports or 'none'})",
                 )
             )
-    if ctx.strategy is Strategy.BLUE_GREEN and not any(
+    fills = ctx.strategy is not None and describe(ctx.strategy).fills_target_group
+    if fills and not any(
         balancer.get("targetGroupArn") == TARGET_GROUP_ARN
         for balancer in service.get("loadBalancers", [])
     ):
         issues.append(
             (
                 ("loadBalancers",),
-                f"strategy blue-green needs a load balancer with targetGroupArn: {TARGET_GROUP_ARN}",
+                f"strategy {ctx.strategy} needs a load balancer with targetGroupArn: "
+                f"{TARGET_GROUP_ARN}",
             )
         )
     ctx.report(doc, issues)
