@@ -25,7 +25,7 @@ from controller.aws.live import LiveRead, fetch_live, fetch_live_by_environment
 from controller.core.decision import Decision, decide, is_explicit, prerequisites, waiting_on
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.layout import RenderCache, load_repo
-from controller.core.model import DesiredService, Environment, RepoState, Strategy
+from controller.core.model import DesiredService, Environment, JsonDict, RepoState, Strategy
 from controller.core.outcome import Outcome, Result
 from controller.core.ownership import not_owned, owned_by, owner_of
 from controller.core.pinning import AllowList
@@ -55,7 +55,7 @@ from controller.status.records import (
     marker_path,
     status_path,
 )
-from controller.strategies.base import Progress, RolloutContext, drive
+from controller.strategies.base import RolloutContext, drive
 from controller.strategies.descriptions import DESCRIPTIONS, describe
 from controller.strategies.registry import rollout_for
 
@@ -504,7 +504,7 @@ def _reconcile_service(
             options=options,
             report=report,
             journal=journal,
-            progress=Progress.from_dict(under_way.progress),
+            journaled=under_way.progress,
         )
         return ServiceResult(
             key,
@@ -675,7 +675,7 @@ def _finish_superseded(
         options=options,
         report=report,
         journal=journal,
-        progress=Progress.from_dict(entry.progress),
+        journaled=entry.progress,
         strategy=strategy,
         superseded=True,
     )
@@ -703,12 +703,13 @@ def _roll_out(
     options: PassOptions,
     report: Callable[[str], None],
     journal: Journal,
-    progress: Progress | None = None,
+    journaled: JsonDict | None = None,
     strategy: Strategy | None = None,
     superseded: bool = False,
 ) -> Outcome:
     """Run (or resume) the service's strategy, journaling every step until it ends.
 
+    ``journaled``: the progress record of a rollout under way, resumed where it left off.
     ``superseded``: the resumed rollout is of a state git no longer asks for; it is only
     brought to a safe end (see ``Rollout.supersede``).
     """
@@ -736,7 +737,7 @@ def _roll_out(
             )
         ),
     )
-    rollout = rollout_for(ctx, progress, strategy=strategy)
+    rollout = rollout_for(ctx, journaled, strategy=strategy)
     if rollout is not None:
         if superseded:
             rollout.supersede()

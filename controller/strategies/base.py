@@ -10,8 +10,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol, Self, TypeVar
 
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import ElbApi
@@ -46,6 +46,40 @@ class RolloutContext:
     checkpoint: Callable[[Progress], None] = lambda progress: None
 
 
+def _journal_key(name: str) -> str:
+    """A field's key in the journal: ``desired_count`` -> ``desiredCount``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+@dataclass
+class RolloutState:
+    """What a strategy remembers of its rollout beside the common progress: a typed record.
+
+    Each strategy declares its own (a subclass with the fields it needs). It is journaled as
+    the progress record's ``extra`` mapping, its fields under camelCase keys (``desiredCount``),
+    unset ones left out: the keys journals have always had, so that a journal written by an
+    earlier version resumes. Keys a strategy does not know are ignored.
+    """
+
+    # when a long wait last said where it was (``heartbeat``)
+    heartbeat_at: float | None = None
+    # when the open verify window closes (``verify.verify_step``)
+    verify_until: float | None = None
+
+    def to_record(self) -> JsonDict:
+        values = {_journal_key(f.name): getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Self:
+        names = {_journal_key(f.name): f.name for f in fields(cls)}
+        return cls(**{names[k]: v for k, v in record.items() if k in names})
+
+
+StateT = TypeVar("StateT", bound=RolloutState)
+
+
 @dataclass
 class Progress:
     """A rollout's progress: plain data, written to the status file while it runs."""
@@ -60,25 +94,38 @@ class Progress:
     created: bool = False
     failure: str | None = None
     seen_events: list[str] = field(default_factory=list)
-    extra: JsonDict = field(default_factory=dict)
+    # the strategy's own record (its ``PhasedRollout.state_type``)
+    extra: RolloutState = field(default_factory=RolloutState)
 
     def to_dict(self) -> JsonDict:
-        record = asdict(self)
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
         record.pop("seen_events")
+        record["extra"] = self.extra.to_record()
         return {k: v for k, v in record.items() if v not in (None, {}, [])}
 
+    def state(self, kind: type[StateT]) -> StateT:
+        """The strategy's record, as the type the strategy declared."""
+        assert isinstance(self.extra, kind), f"{type(self.extra).__name__} is no {kind.__name__}"
+        return self.extra
+
     @staticmethod
-    def begin(ctx: RolloutContext, phase: str) -> Progress:
+    def begin(ctx: RolloutContext, phase: str, *, state: RolloutState | None = None) -> Progress:
         """A rollout's progress at its start: the deadline is deploy.yaml's ``timeout`` from now."""
         now = ctx.clock()
         return Progress(
-            phase=phase, started_at=now, deadline=now + ctx.desired.deploy.timeout_seconds
+            phase=phase,
+            started_at=now,
+            deadline=now + ctx.desired.deploy.timeout_seconds,
+            extra=state or RolloutState(),
         )
 
     @staticmethod
-    def from_dict(record: JsonDict) -> Progress:
+    def from_dict(record: JsonDict, state_type: type[RolloutState] = RolloutState) -> Progress:
+        """A journaled progress record, its ``extra`` read as the strategy's ``state_type``."""
         known = set(Progress.__dataclass_fields__)
-        return Progress(**{k: v for k, v in record.items() if k in known})
+        progress = Progress(**{k: v for k, v in record.items() if k in known and k != "extra"})
+        progress.extra = state_type.from_record(record.get("extra") or {})
+        return progress
 
 
 class Rollout(Protocol):
@@ -115,13 +162,20 @@ class PhasedRollout:
     """
 
     first_phase = "prepare"
+    # the strategy's typed record of its rollout (journaled as the progress's ``extra``)
+    state_type: type[RolloutState] = RolloutState
     # phases that act (register, create, update, delete...) rather than wait on ECS: ``drive``
     # runs them right after the step before, with no poll interval between
     acting_phases: frozenset[str] = frozenset()
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
-        self.progress = progress or Progress.begin(ctx, self.first_phase)
+        self.progress = progress or Progress.begin(ctx, self.first_phase, state=self.state_type())
+
+    @classmethod
+    def resume(cls, ctx: RolloutContext, record: JsonDict) -> Self:
+        """The rollout a journaled progress record (``Progress.to_dict``) left off at."""
+        return cls(ctx, Progress.from_dict(record, cls.state_type))
 
     def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
         raise NotImplementedError
@@ -286,9 +340,10 @@ HEARTBEAT_SECONDS = 30.0
 def heartbeat(ctx: RolloutContext, progress: Progress, what: str) -> None:
     """Report a waiting rollout's state every ``HEARTBEAT_SECONDS`` (progress during long waits)."""
     now = ctx.clock()
-    last = float(progress.extra.get("heartbeatAt", progress.started_at))
+    state = progress.extra
+    last = state.heartbeat_at if state.heartbeat_at is not None else progress.started_at
     if now - last >= HEARTBEAT_SECONDS:
-        progress.extra["heartbeatAt"] = now
+        state.heartbeat_at = now
         left = max(0.0, progress.deadline - now)
         ctx.report(f"waiting: {what} ({now - progress.started_at:.0f}s elapsed, {left:.0f}s left)")
 

@@ -1,23 +1,20 @@
 """Which state machine rolls out which deploy.yaml ``strategy``.
 
-Purely a lookup; the rollouts themselves do I/O.
+Purely a lookup; the rollouts themselves do I/O. What the rest of the code needs to know of a
+strategy is its description (``controller.strategies.descriptions``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from controller.core.model import Strategy
-from controller.strategies.base import Progress, Rollout, RolloutContext
+from controller.strategies.base import JsonDict, PhasedRollout, Rollout, RolloutContext
 from controller.strategies.blue_green.rollout import BlueGreenRollout
 from controller.strategies.canary.rollout import CanaryRollout
 from controller.strategies.ecs.rollout import EcsNativeRollout
 from controller.strategies.rolling.rollout import RollingRollout
 from controller.strategies.run_task.rollout import RunTaskRollout
 
-RolloutFactory = Callable[[RolloutContext, Progress | None], Rollout]
-
-ROLLOUTS: dict[Strategy, RolloutFactory] = {
+ROLLOUTS: dict[Strategy, type[PhasedRollout]] = {
     Strategy.ROLLING: RollingRollout,
     Strategy.BLUE_GREEN: BlueGreenRollout,
     Strategy.CANARY: CanaryRollout,
@@ -27,9 +24,11 @@ ROLLOUTS: dict[Strategy, RolloutFactory] = {
 
 
 def rollout_for(
-    ctx: RolloutContext, progress: Progress | None = None, *, strategy: Strategy | None = None
+    ctx: RolloutContext, journaled: JsonDict | None = None, *, strategy: Strategy | None = None
 ) -> Rollout | None:
-    """A new (or, with ``progress``, resumed) rollout for ``strategy`` (default: the service's
-    own); None if unknown."""
-    factory = ROLLOUTS.get(strategy or ctx.desired.deploy.strategy)
-    return None if factory is None else factory(ctx, progress)
+    """A new rollout for ``strategy`` (default: the service's own), or the one a journaled
+    progress record (``Progress.to_dict``) left off at; None if the strategy is unknown."""
+    kind = ROLLOUTS.get(strategy or ctx.desired.deploy.strategy)
+    if kind is None:
+        return None
+    return kind(ctx) if journaled is None else kind.resume(ctx, journaled)

@@ -27,8 +27,8 @@ from controller.strategies.base import Progress, RolloutContext
 DEFAULT_WINDOW_SECONDS = 60.0
 # One probe must not hold the rollout up: a slow answer counts as no answer.
 HTTP_TIMEOUT_SECONDS = 5.0
-# Where the window's end is kept in the progress record, so a resumed rollout keeps its window.
-WINDOW_KEY = "verifyUntil"
+# The window's end is kept in the progress record (``RolloutState.verify_until``), so that a
+# resumed rollout keeps its window.
 
 
 @dataclass(frozen=True)
@@ -114,16 +114,17 @@ def verify_step(
     if not spec.has_checks:
         return Verification(Verdict.PASSED, "nothing to verify")
     now = ctx.clock()
-    if WINDOW_KEY not in progress.extra:
-        progress.extra[WINDOW_KEY] = now + spec.window_seconds
+    state = progress.extra
+    if state.verify_until is None:
+        state.verify_until = now + spec.window_seconds
         ctx.report(f"verifying {spec.describe()} for {spec.window_seconds:g}s")
     failure = _first_failure(ctx, spec, fetch or http_get)
     if failure is not None:
-        del progress.extra[WINDOW_KEY]
+        state.verify_until = None
         ctx.report(f"verification failed: {failure}")
         return Verification(Verdict.FAILED, failure)
-    if now >= float(progress.extra[WINDOW_KEY]):
-        del progress.extra[WINDOW_KEY]
+    if now >= state.verify_until:
+        state.verify_until = None
         message = f"verified {spec.describe()} for {spec.window_seconds:g}s"
         ctx.report(message)
         return Verification(Verdict.PASSED, message)

@@ -17,7 +17,7 @@ from controller.aws.live import fetch_live
 from controller.core.outcome import Result
 from controller.core.plan import Action, plan_service
 from controller.localaws import LocalAws
-from controller.strategies.base import Progress, drive
+from controller.strategies.base import drive
 from controller.strategies.blue_green.rollout import CONFIRM, BlueGreenRollout
 from tests.strategies.bluegreen_support import (
     Alb,
@@ -200,7 +200,7 @@ def test_a_failure_after_the_swap_swaps_back_and_restores_the_old_service(
         time.sleep(0.05)
     assert balancer.forwards(balancer.prod_listener) == balancer.blue  # swapped
     # the journaled progress is all a restarted controller needs to carry on
-    resumed = BlueGreenRollout(ctx, Progress.from_dict(rollout.progress.to_dict()))
+    resumed = BlueGreenRollout.resume(ctx, rollout.progress.to_dict())
     # production's new service disappears under the controller's feet
     client("ecs").delete_service(cluster="staging", service="web__2", force=True)
 

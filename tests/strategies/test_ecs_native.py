@@ -172,7 +172,7 @@ def test_a_rollout_stopped_while_following_resumes_from_its_journal(stage: Stage
     # a restarted controller: a new context, the rollout rebuilt from the journal
     ctx.stop.clear()
     ctx.report = lambda line: None
-    resumed = rollout_for(ctx, Progress.from_dict(saved))
+    resumed = rollout_for(ctx, saved)
     assert resumed is not None
 
     outcome = drive(resumed, ctx)
@@ -206,7 +206,7 @@ def test_a_superseded_rollout_lets_ecs_deployment_end_and_changes_nothing_more(
     assert drive(first, ctx).result == Result.PROGRESSING
     # git moved on while the controller was stopped: the rollout is resumed only to settle
     ctx.stop.clear()
-    resumed = rollout_for(ctx, Progress.from_dict(journal[-1]))
+    resumed = rollout_for(ctx, journal[-1])
     assert resumed is not None
     resumed.supersede()
 

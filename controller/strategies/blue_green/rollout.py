@@ -19,6 +19,7 @@ Does I/O through the rollout context's ``EcsApi`` and ``ElbApi``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.aws.elb import (
@@ -39,6 +40,7 @@ from controller.strategies.base import (
     PhasedRollout,
     Progress,
     RolloutContext,
+    RolloutState,
     primary_deployment_id,
 )
 from controller.strategies.steps import desired_count, resolve_task_definition
@@ -68,16 +70,30 @@ _POLICY_KEYS = (
 )  # fmt: skip
 
 
-class BlueGreenRollout(PhasedRollout):
-    """A blue-green deploy of one service, advanced one step per ``step()`` call.
+@dataclass
+class BlueGreenState(RolloutState):
+    """Everything needed to resume or undo a blue-green deploy, beside the common progress."""
 
-    Everything needed to resume or undo it lives in ``progress.extra``: the old and new
-    service names, the prod and stage target groups as found before the swap, and whether
-    the swap happened.
-    """
+    # the generation this deploy creates, and the one production ran on before (if any)
+    new_service: str | None = None
+    old_service: str | None = None
+    # the target groups the prod and stage routes forwarded to before the swap
+    prod_target_group: str | None = None
+    stage_target_group: str | None = None
+    # set just before the swap: a rollback then swaps both routes back
+    swapped: bool = False
+    desired_count: int | None = None
+    # the old generation's autoscaling, to restore it should the new one be rolled back
+    old_scalable_target: JsonDict | None = None
+    old_scaling_policies: list[JsonDict] = field(default_factory=list)
+
+
+class BlueGreenRollout(PhasedRollout):
+    """A blue-green deploy of one service, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
     acting_phases = frozenset({PREPARE, CREATE, SWAP, FINISH, ROLLBACK})
+    state_type: type[RolloutState] = BlueGreenState
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         super().__init__(ctx, progress)
@@ -87,31 +103,38 @@ class BlueGreenRollout(PhasedRollout):
     # -- what the progress remembers ----------------------------------------------------------
 
     @property
+    def state(self) -> BlueGreenState:
+        return self.progress.state(BlueGreenState)
+
+    @property
     def _base(self) -> str:
         return self.ctx.desired.service_name
 
     @property
     def _new(self) -> str:
-        return str(self.progress.extra["newService"])
+        assert self.state.new_service is not None
+        return self.state.new_service
 
     @property
     def _old(self) -> str | None:
-        old = self.progress.extra.get("oldService")
-        return None if old is None else str(old)
+        return self.state.old_service
 
     @property
     def _prod_group(self) -> str:
         """The target group production used before this rollout (the old service's)."""
-        return str(self.progress.extra["prodTargetGroup"])
+        assert self.state.prod_target_group is not None
+        return self.state.prod_target_group
 
     @property
     def _stage_group(self) -> str:
         """The target group the new service serves from."""
-        return str(self.progress.extra["stageTargetGroup"])
+        assert self.state.stage_target_group is not None
+        return self.state.stage_target_group
 
     @property
     def _count(self) -> int:
-        return int(self.progress.extra["desiredCount"])
+        assert self.state.desired_count is not None
+        return self.state.desired_count
 
     def _resource_id(self, name: str) -> str:
         return f"service/{self._cluster}/{name}"
@@ -159,13 +182,11 @@ class BlueGreenRollout(PhasedRollout):
         number = max(
             (generation(str(s["serviceName"]), self._base) or 0 for s in generations), default=0
         )
-        p.extra.update(
-            newService=f"{self._base}__{number + 1}",
-            oldService=None if old is None else old["serviceName"],
-            prodTargetGroup=prod_group,
-            stageTargetGroup=stage_group,
-            swapped=False,
-        )
+        state = self.state
+        state.new_service = f"{self._base}__{number + 1}"
+        state.old_service = None if old is None else str(old["serviceName"])
+        state.prod_target_group, state.stage_target_group = prod_group, stage_group
+        state.swapped = False
         if old is not None:
             p.previous_task_definition_arn = old.get("taskDefinition")
             p.previous_desired_count = old.get("desiredCount")
@@ -175,7 +196,7 @@ class BlueGreenRollout(PhasedRollout):
         p.task_definition_arn = resolve_task_definition(
             ctx, None if ctx.plan.action is Action.CREATE else old
         )
-        p.extra["desiredCount"] = desired_count(ctx.desired, old)
+        state.desired_count = desired_count(ctx.desired, old)
         p.phase = CREATE
         return None
 
@@ -236,15 +257,15 @@ class BlueGreenRollout(PhasedRollout):
         resource_id = self._resource_id(name)
         target = self.ctx.api.scalable_target(resource_id)
         policies = self.ctx.api.scaling_policies(resource_id)
-        extra = self.progress.extra
+        state = self.state
         if target is not None:
-            extra["oldScalableTarget"] = {
+            state.old_scalable_target = {
                 "ServiceNamespace": "ecs",
                 "ScalableDimension": "ecs:service:DesiredCount",
                 **{k: target[k] for k in _TARGET_KEYS if k in target},
             }
         if policies:
-            extra["oldScalingPolicies"] = [
+            state.old_scaling_policies = [
                 {
                     "ServiceNamespace": "ecs",
                     "ScalableDimension": "ecs:service:DesiredCount",
@@ -352,7 +373,7 @@ class BlueGreenRollout(PhasedRollout):
     def _swap(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         # set first: should the swap fail half way, the rollback puts both listeners back
-        p.extra["swapped"] = True
+        self.state.swapped = True
         ctx.report(f"prod {self.prod} -> {self._stage_group} (new service {self._new})")
         self.elb.forward(self.prod, self._stage_group)
         ctx.report(f"stage {self.stage} -> {self._prod_group}")
@@ -435,7 +456,7 @@ class BlueGreenRollout(PhasedRollout):
         p = self.progress
         if p.phase == PREPARE:
             super().supersede()
-        elif p.phase in (CREATE, WAIT, VERIFY) or (p.phase == SWAP and not p.extra.get("swapped")):
+        elif p.phase in (CREATE, WAIT, VERIFY) or (p.phase == SWAP and not self.state.swapped):
             # production never reached the superseded version: delete its stage service
             self._fail("superseded by a newer desired state before the swap")
         # after the swap it serves production: it is confirmed and finished as it is
@@ -449,7 +470,7 @@ class BlueGreenRollout(PhasedRollout):
     def _rollback(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         old = self._old
-        if p.extra.get("swapped"):
+        if self.state.swapped:
             ctx.report(f"swapping back: prod {self.prod} -> {self._prod_group}")
             self.elb.forward(self.prod, self._prod_group)
             self.elb.forward(self.stage, self._stage_group)
@@ -463,8 +484,8 @@ class BlueGreenRollout(PhasedRollout):
                         fields={"desiredCount": p.previous_desired_count},
                     )
                 ctx.api.restore_autoscaling(
-                    target=p.extra.get("oldScalableTarget"),
-                    policies=p.extra.get("oldScalingPolicies") or [],
+                    target=self.state.old_scalable_target,
+                    policies=self.state.old_scaling_policies,
                     resource_id=self._resource_id(old),
                 )
             ctx.api.remove_autoscaling(resource_id=self._resource_id(self._new))
@@ -503,7 +524,7 @@ class BlueGreenRollout(PhasedRollout):
                 Result.ROLLED_BACK,
                 f"deploy of {p.task_definition_arn} failed: {p.failure}; {old} on {restored} "
                 "serves production"
-                + ("" if p.extra.get("swapped") else " (traffic never reached the new version)"),
+                + ("" if self.state.swapped else " (traffic never reached the new version)"),
                 task_definition_arn=restored,
                 failure_reason=p.failure,
                 restored_task_definition_arn=restored,

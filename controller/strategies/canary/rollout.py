@@ -14,6 +14,7 @@ without touching it or the service. Does I/O through the rollout context.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health
@@ -23,6 +24,7 @@ from controller.strategies.base import (
     PhasedRollout,
     Progress,
     RolloutContext,
+    RolloutState,
     primary_deployment_id,
     stream_events,
 )
@@ -44,11 +46,26 @@ PREPARE, CREATE, WAIT, VERIFY, DELETE, ROLLING, ABORT = (
 )
 
 
+@dataclass
+class CanaryState(RolloutState):
+    """What a canary deploy remembers beside the common progress."""
+
+    # the canary service's deployment (the one CreateService or UpdateService started)
+    canary_deployment_id: str | None = None
+    # the rolling phase's own progress record, once the canary passed
+    rolling: JsonDict | None = None
+
+
 class CanaryRollout(PhasedRollout):
     """A canary then a rolling deploy of one service, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
     acting_phases = frozenset({PREPARE, CREATE, DELETE, ROLLING, ABORT})
+    state_type: type[RolloutState] = CanaryState
+
+    @property
+    def state(self) -> CanaryState:
+        return self.progress.state(CanaryState)
 
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         super().__init__(ctx, progress)
@@ -138,7 +155,7 @@ class CanaryRollout(PhasedRollout):
             )
             service = ctx.api.create_service(request)
         p.seen_events = [str(e.get("id")) for e in service.get("events") or ()]
-        p.extra["canaryDeploymentId"] = primary_deployment_id(service)
+        self.state.canary_deployment_id = primary_deployment_id(service)
         p.phase = WAIT
         return None
 
@@ -147,7 +164,7 @@ class CanaryRollout(PhasedRollout):
         assert p.task_definition_arn is not None
         service = self._describe(self._canary)
         stream_events(ctx, p, service)
-        deployment_id = p.extra.get("canaryDeploymentId")
+        deployment_id = self.state.canary_deployment_id
         health = deployment_health(
             service, deployment_id=deployment_id, task_definition_arn=p.task_definition_arn
         )
@@ -201,9 +218,7 @@ class CanaryRollout(PhasedRollout):
 
     def _inner(self) -> RollingRollout:
         if self._rolling is None:  # resumed from the journal
-            self._rolling = RollingRollout(
-                self.ctx, Progress.from_dict(dict(self.progress.extra.get("rolling") or {}))
-            )
+            self._rolling = RollingRollout.resume(self.ctx, dict(self.state.rolling or {}))
         return self._rolling
 
     def _roll(self) -> Outcome | None:
@@ -221,7 +236,7 @@ class CanaryRollout(PhasedRollout):
     def _checkpoint_rolling(self) -> None:
         assert self._rolling is not None
         inner, p = self._rolling.progress, self.progress
-        p.extra["rolling"] = inner.to_dict()
+        self.state.rolling = inner.to_dict()
         p.phase = f"{ROLLING}/{inner.phase}"
         p.deployment_id = inner.deployment_id
 

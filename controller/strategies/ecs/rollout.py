@@ -25,13 +25,13 @@ ECS's answers (``choose_deployment``, ``rollback_reason``, ``stage_line``) are p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from controller.core.native_deployments import swapped_by_ecs
 from controller.core.outcome import Outcome, Result
-from controller.strategies.base import heartbeat, primary_deployment_id
+from controller.strategies.base import RolloutState, heartbeat, primary_deployment_id
 from controller.strategies.rolling.rollout import (
     APPLY,
     AUTOSCALING,
@@ -42,6 +42,7 @@ from controller.strategies.rolling.rollout import (
     VERIFY,
     WAIT,
     RollingRollout,
+    RollingState,
 )
 from controller.strategies.verify import Verdict, verify_step
 
@@ -72,20 +73,33 @@ ENDED = frozenset({"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAI
 # statuses in which a rollback (ECS's or one asked for) is under way
 ROLLING_BACK = frozenset({"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"})
 
-# Where the rollout keeps what it learnt of ECS's deployment (the journal survives restarts).
-ARN_KEY, APPLIED_AT_KEY, STAGE_KEY = "serviceDeploymentArn", "appliedAt", "ecsStage"
-# Set when verify already passed during ECS's bake time (not run again after SUCCESSFUL).
-VERIFIED_KEY = "verifiedInBake"
-# Set when the update started no new ECS deployment (only the count or tags changed).
-NO_DEPLOYMENT_KEY = "noEcsDeployment"
-PREVIOUS_DEPLOYMENT_KEY = "previousDeploymentId"
-# When the rollout last saw ECS wait for approval (that wait does not count against the timeout),
-# and at which stage.
-PAUSED_AT_KEY, PAUSED_STAGE_KEY = "pausedAt", "pausedStage"
-# Set when the live loadBalancers are git's after ECS swapped the target groups: not sent.
-KEEP_LOAD_BALANCERS_KEY = "keepLoadBalancers"
-# Set once StopServiceDeployment was sent (a resumed rollout does not send it twice).
-STOP_SENT_KEY = "stopSent"
+# The status details' key for the service deployment followed.
+ARN_KEY = "serviceDeploymentArn"
+
+
+@dataclass
+class EcsState(RollingState):
+    """What the rollout learnt of ECS's deployment (the journal survives restarts)."""
+
+    service_deployment_arn: str | None = None
+    # when the update started it (ECS's clock when it has one): the deployment is found after it
+    applied_at: float | None = None
+    # the last progress line reported of it (a line is reported when it changes)
+    ecs_stage: str | None = None
+    # verify already passed during ECS's bake time (not run again after SUCCESSFUL)
+    verified_in_bake: bool = False
+    # the update started no new ECS deployment (only the count or tags changed)
+    no_ecs_deployment: bool = False
+    previous_deployment_id: str | None = None
+    # when the rollout last saw ECS wait for approval (that wait does not count against the
+    # timeout), and at which stage
+    paused_at: float | None = None
+    paused_stage: str | None = None
+    # the live loadBalancers are git's after ECS swapped the target groups: not sent
+    keep_load_balancers: bool = False
+    # StopServiceDeployment was sent (a resumed rollout does not send it twice)
+    stop_sent: bool = False
+
 
 # How much earlier than the update's own deployment a service deployment may say it was
 # created and still be the update's (ECS stamps the two separately).
@@ -209,6 +223,11 @@ class EcsNativeRollout(RollingRollout):
     """An ECS-run deployment of one service, followed one observation per ``step()``."""
 
     acting_phases = RollingRollout.acting_phases | {STOP}
+    state_type: type[RolloutState] = EcsState
+
+    @property
+    def state(self) -> EcsState:
+        return self.progress.state(EcsState)
 
     def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
         handlers = dict(super().handlers())
@@ -230,8 +249,7 @@ class EcsNativeRollout(RollingRollout):
 
     @property
     def _arn(self) -> str | None:
-        value = self.progress.extra.get(ARN_KEY)
-        return str(value) if value else None
+        return self.state.service_deployment_arn or None
 
     def _details(self) -> dict[str, object]:
         return {ARN_KEY: self._arn} if self._arn else {}
@@ -242,7 +260,7 @@ class EcsNativeRollout(RollingRollout):
             super().supersede()
         elif p.phase == PAUSED:
             # an approval gate of a state git no longer wants: ECS rolls it back
-            p.failure = f"superseded while paused at {p.extra.get(PAUSED_STAGE_KEY)}"
+            p.failure = f"superseded while paused at {self.state.paused_stage}"
             p.phase = STOP
         elif p.phase not in (ROLLBACK, ROLLBACK_WAIT, STOP, ECS_ROLLBACK_WAIT, SETTLE):
             # the update reached ECS: let its deployment end (a failure is rolled back by ECS)
@@ -253,15 +271,15 @@ class EcsNativeRollout(RollingRollout):
     def _prepare_native(self) -> Outcome | None:
         live = self._describe(self._name)
         # to tell, after the update, whether it started a deployment at all
-        self.progress.extra[PREVIOUS_DEPLOYMENT_KEY] = live and primary_deployment_id(live)
+        self.state.previous_deployment_id = primary_deployment_id(live) if live else None
         wanted = (self.ctx.desired.service or {}).get("loadBalancers") or []
         if live is not None and swapped_by_ecs(wanted, live.get("loadBalancers") or []):
-            self.progress.extra[KEEP_LOAD_BALANCERS_KEY] = True
+            self.state.keep_load_balancers = True
         return self._prepare()
 
     def _apply_native(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
-        if p.extra.get(KEEP_LOAD_BALANCERS_KEY) and p.extra.get("exists"):
+        if self.state.keep_load_balancers and self.state.exists:
             # the rolling apply sends service.yaml as it is: for this one update, without the
             # loadBalancers ECS swapped (ECS keeps its own)
             service = {k: v for k, v in (ctx.desired.service or {}).items() if k != "loadBalancers"}
@@ -273,9 +291,9 @@ class EcsNativeRollout(RollingRollout):
             self.ctx = ctx
         if outcome is not None:
             return outcome
-        if not p.created and p.deployment_id == p.extra.get(PREVIOUS_DEPLOYMENT_KEY):
+        if not p.created and p.deployment_id == self.state.previous_deployment_id:
             # nothing ECS deploys changed (the count, tags): no deployment to follow
-            p.extra[NO_DEPLOYMENT_KEY] = True
+            self.state.no_ecs_deployment = True
             return None  # the rolling WAIT phase watches the service settle
         service = self._describe(self._name) or {}
         created = next(
@@ -287,14 +305,15 @@ class EcsNativeRollout(RollingRollout):
             None,
         )
         # ECS's own clock when it has one; this machine's otherwise
-        p.extra[APPLIED_AT_KEY] = created if created is not None else ctx.clock()
+        self.state.applied_at = created if created is not None else ctx.clock()
         p.phase = FIND
         return None
 
     def _find(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
-        applied_at = float(p.extra[APPLIED_AT_KEY])
+        applied_at = self.state.applied_at
+        assert applied_at is not None
         after = datetime.fromtimestamp(applied_at - CREATED_TOLERANCE_SECONDS, tz=UTC)
         briefs = ctx.api.list_service_deployments(
             cluster=self._cluster, name=self._name, created_after=after
@@ -323,8 +342,8 @@ class EcsNativeRollout(RollingRollout):
                 return self._unfollowed("ECS reported no service deployment of it in time")
             heartbeat(ctx, p, f"ECS's service deployment of {self._name} to appear")
             return None
-        p.extra[ARN_KEY] = str(ours["serviceDeploymentArn"])
-        ctx.report(f"following ECS service deployment {p.extra[ARN_KEY]}")
+        self.state.service_deployment_arn = str(ours["serviceDeploymentArn"])
+        ctx.report(f"following ECS service deployment {self.state.service_deployment_arn}")
         p.phase = DEPLOYING
         return self._follow(ours)
 
@@ -352,8 +371,8 @@ class EcsNativeRollout(RollingRollout):
         p = self.progress
         seen = (deployment.get("status"), deployment.get("lifecycleStage"))
         line = stage_line(deployment)
-        if p.extra.get(STAGE_KEY) != line:
-            p.extra[STAGE_KEY] = line
+        if self.state.ecs_stage != line:
+            self.state.ecs_stage = line
             self.ctx.report(line)
         stage = seen[1]
         if seen[0] not in ROLLING_BACK and stage in LIFECYCLE_STAGES:
@@ -361,7 +380,7 @@ class EcsNativeRollout(RollingRollout):
 
     def _follow(self, observed: JsonDict | None = None) -> Outcome | None:
         ctx, p = self.ctx, self.progress
-        paused_at = p.extra.pop(PAUSED_AT_KEY, None)
+        paused_at, self.state.paused_at = self.state.paused_at, None
         if paused_at is not None:
             # the time ECS waited for approval does not count against the timeout
             p.deadline += max(0.0, ctx.clock() - float(paused_at))
@@ -372,13 +391,13 @@ class EcsNativeRollout(RollingRollout):
         self._report_stage(deployment)
         status = str(deployment.get("status"))
         if status == "SUCCESSFUL":
-            if p.extra.get(VERIFIED_KEY):
+            if self.state.verified_in_bake:
                 p.phase = AUTOSCALING
                 return self._finish()
             p.phase = VERIFY
             return self._verify_native()
         if status == "ROLLBACK_SUCCESSFUL":
-            paused_stage = p.extra.get(PAUSED_STAGE_KEY)
+            paused_stage = self.state.paused_stage
             reason = rollback_reason(deployment, paused_stage=paused_stage)
             return self._ecs_rolled_back(reason=reason)
         if status in ENDED:  # STOPPED, ROLLBACK_FAILED
@@ -387,13 +406,13 @@ class EcsNativeRollout(RollingRollout):
         if hook is not None:
             return self._await_approval(deployment, hook)
         baking = status not in ROLLING_BACK and deployment.get("lifecycleStage") == "BAKE_TIME"
-        if baking and not p.extra.get(VERIFIED_KEY):
+        if baking and not self.state.verified_in_bake:
             # production traffic is on the new revision: verify while ECS can still roll back
             verification = verify_step(ctx, p)
             if verification.verdict == Verdict.FAILED:
                 return self._fail(f"verification failed: {verification.message}")
             if verification.verdict == Verdict.PASSED:
-                p.extra[VERIFIED_KEY] = True
+                self.state.verified_in_bake = True
         if ctx.clock() >= p.deadline:
             timeout = ctx.desired.deploy.timeout_seconds
             return self._fail(f"timed out after {timeout:g}s ({stage_line(deployment)})")
@@ -408,8 +427,8 @@ class EcsNativeRollout(RollingRollout):
         expires = hook.get("expiresAt")
         until = expires.isoformat() if isinstance(expires, datetime) else expires
         p.phase = PAUSED
-        p.extra[PAUSED_AT_KEY] = ctx.clock()
-        p.extra[PAUSED_STAGE_KEY] = stage
+        self.state.paused_at = ctx.clock()
+        self.state.paused_stage = stage
         key = ctx.desired.key
         ctx.report(
             f"paused at {stage}: ECS waits for approval"
@@ -478,7 +497,7 @@ class EcsNativeRollout(RollingRollout):
             p.phase = STOP
             self.ctx.report(f"deploy failed: {reason}; asking ECS to roll back")
             return None
-        if p.extra.get(NO_DEPLOYMENT_KEY) or p.phase in (PREPARE, APPLY, WAIT):
+        if self.state.no_ecs_deployment or p.phase in (PREPARE, APPLY, WAIT):
             # no ECS deployment is in flight: the rolling strategy's undo is safe
             return super()._fail(reason, ecs_rolled_back=ecs_rolled_back)
         return self._unfollowed(reason)
@@ -494,11 +513,11 @@ class EcsNativeRollout(RollingRollout):
             return RollingRollout._fail(self, str(p.failure))
         if deployment is None or status in ENDED:
             return self._ended_while_stopping(deployment)
-        if status not in ROLLING_BACK and not p.extra.get(STOP_SENT_KEY):
+        if status not in ROLLING_BACK and not self.state.stop_sent:
             assert self._arn is not None
             ctx.report(f"stopping ECS service deployment {self._arn} with a rollback")
             ctx.api.stop_service_deployment(self._arn, rollback=True)
-            p.extra[STOP_SENT_KEY] = True
+            self.state.stop_sent = True
         # the rollback gets as long as the deploy had
         p.deadline = ctx.clock() + ctx.desired.deploy.timeout_seconds
         p.phase = ECS_ROLLBACK_WAIT
@@ -508,7 +527,7 @@ class EcsNativeRollout(RollingRollout):
         p = self.progress
         if deployment is not None and deployment.get("status") == "ROLLBACK_SUCCESSFUL":
             # the controller's reason when it asked for the rollback; ECS's when ECS did
-            asked = p.extra.get(STOP_SENT_KEY)
+            asked = self.state.stop_sent
             reason = str(p.failure) if asked else rollback_reason(deployment)
             return self._ecs_rolled_back(reason=reason)
         if deployment is None:

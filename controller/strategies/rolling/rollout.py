@@ -10,6 +10,7 @@ circuit breaker having rolled us back. Does I/O through the rollout context.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from controller.core.health import HealthStatus, deployment_health, settled
@@ -18,6 +19,7 @@ from controller.core.ownership import with_owner
 from controller.core.plan import ServicePlan
 from controller.strategies.base import (
     PhasedRollout,
+    RolloutState,
     heartbeat,
     primary_deployment_id,
 )
@@ -49,11 +51,28 @@ def removed_tags(plan: ServicePlan) -> list[str]:
     ]
 
 
+@dataclass
+class RollingState(RolloutState):
+    """What a rolling deploy remembers beside the common progress."""
+
+    # the count the service is given (decided once, before the update)
+    desired_count: int | None = None
+    # whether the service existed before (then it is updated, else created)
+    exists: bool = False
+    # ECS's circuit breaker already rolled the deploy back: nothing to restore
+    ecs_rolled_back: bool = False
+
+
 class RollingRollout(PhasedRollout):
     """A rolling deploy of one service, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
     acting_phases = frozenset({PREPARE, APPLY, AUTOSCALING, ROLLBACK})
+    state_type: type[RolloutState] = RollingState
+
+    @property
+    def state(self) -> RollingState:
+        return self.progress.state(RollingState)
 
     @property
     def _name(self) -> str:
@@ -117,8 +136,8 @@ class RollingRollout(PhasedRollout):
             p.previous_desired_count = live.get("desiredCount")
             p.seen_events = [str(e.get("id")) for e in live.get("events") or ()]
         p.task_definition_arn = resolve_task_definition(self.ctx, live)
-        p.extra["desiredCount"] = desired_count(self.ctx.desired, live)
-        p.extra["exists"] = live is not None
+        self.state.desired_count = desired_count(self.ctx.desired, live)
+        self.state.exists = live is not None
         p.phase = APPLY
         return None
 
@@ -126,8 +145,9 @@ class RollingRollout(PhasedRollout):
         ctx, p = self.ctx, self.progress
         request = dict(ctx.desired.service or {})
         assert p.task_definition_arn is not None
-        count = int(p.extra["desiredCount"])
-        if not p.extra.get("exists"):
+        count = self.state.desired_count
+        assert count is not None
+        if not self.state.exists:
             ctx.report(
                 f"creating service {self._name} with {p.task_definition_arn} and desired count {count}"
             )
@@ -204,14 +224,14 @@ class RollingRollout(PhasedRollout):
     def _fail(self, reason: str, *, ecs_rolled_back: bool = False) -> Outcome | None:
         p = self.progress
         p.failure = reason
-        p.extra["ecsRolledBack"] = ecs_rolled_back
+        self.state.ecs_rolled_back = ecs_rolled_back
         p.phase = ROLLBACK
         self.ctx.report(f"deploy failed: {reason}; rolling back")
         return None
 
     def _rollback(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
-        if not p.extra.get("ecsRolledBack"):
+        if not self.state.ecs_rolled_back:
             if p.previous_task_definition_arn:
                 fields: JsonDict = {"taskDefinition": p.previous_task_definition_arn}
                 if p.previous_desired_count is not None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.core.outcome import Outcome, Result
-from controller.strategies.base import PhasedRollout, Progress, RolloutContext
+from controller.strategies.base import PhasedRollout, Progress, RolloutContext, RolloutState
 from controller.strategies.steps import resolve_task_definition
 
 JsonDict = dict[str, Any]
@@ -25,11 +26,24 @@ PREPARE, RUN, WAIT = ("prepare", "run", "wait")
 STARTED_BY = "ecs-gitops"
 
 
+@dataclass
+class RunTaskState(RolloutState):
+    """What a job's run remembers beside the common progress."""
+
+    # the tasks RunTask started, waited on until every one has stopped
+    task_arns: list[str] = field(default_factory=list)
+
+
 class RunTaskRollout(PhasedRollout):
     """One run of a job, advanced one step per ``step()`` call."""
 
     first_phase = PREPARE
     acting_phases = frozenset({PREPARE, RUN})
+    state_type: type[RolloutState] = RunTaskState
+
+    @property
+    def state(self) -> RunTaskState:
+        return self.progress.state(RunTaskState)
 
     def handlers(self) -> Mapping[str, Callable[[], Outcome | None]]:
         return {PREPARE: self._prepare, RUN: self._run, WAIT: self._wait}
@@ -39,7 +53,7 @@ class RunTaskRollout(PhasedRollout):
 
     def fail(self, reason: str) -> Outcome | None:
         # a job is never rolled back: there is nothing to restore
-        return self._failed(reason, arns=list(self.progress.extra.get("taskArns") or ()), found={})
+        return self._failed(reason, arns=list(self.state.task_arns), found={})
 
     def supersede(self) -> None:
         if self.progress.phase != WAIT:
@@ -65,7 +79,7 @@ class RunTaskRollout(PhasedRollout):
         ctx.report(f"running {request.get('count', 1)} task(s) of {p.task_definition_arn}")
         tasks = ctx.api.run_task(request)
         arns = [str(t["taskArn"]) for t in tasks]
-        p.extra["taskArns"] = arns
+        self.state.task_arns = arns
         if ctx.desired.deploy.block("runTask").get("skipSteadyStateCheck"):
             return Outcome(
                 Result.SYNCED,
@@ -79,7 +93,7 @@ class RunTaskRollout(PhasedRollout):
     def _wait(self) -> Outcome | None:
         ctx, p = self.ctx, self.progress
         assert p.task_definition_arn is not None
-        arns = [str(a) for a in p.extra.get("taskArns") or ()]
+        arns = list(self.state.task_arns)
         found = {
             str(t["taskArn"]): t
             for t in ctx.api.describe_tasks(cluster=ctx.desired.cluster, arns=arns)
