@@ -1,26 +1,28 @@
 """Which state machine rolls out which deploy.yaml ``strategy``.
 
-Purely a lookup; the rollouts themselves do I/O. What the rest of the code needs to know of a
-strategy is its description (``controller.strategies.descriptions``).
+Each strategy's folder holds its rollout in ``rollout.py`` as ``ROLLOUT`` (the folder is named
+after the strategy, see ``descriptions.folder``). Purely a lookup; the rollouts themselves do
+I/O. What the rest of the code needs to know of a strategy is its description.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from controller.core.model import Strategy
 from controller.strategies.base import JsonDict, PhasedRollout, Rollout, RolloutContext
-from controller.strategies.blue_green.rollout import BlueGreenRollout
-from controller.strategies.canary.rollout import CanaryRollout
-from controller.strategies.ecs.rollout import EcsNativeRollout
-from controller.strategies.rolling.rollout import RollingRollout
-from controller.strategies.run_task.rollout import RunTaskRollout
+from controller.strategies.descriptions import folder
 
-ROLLOUTS: dict[Strategy, type[PhasedRollout]] = {
-    Strategy.ROLLING: RollingRollout,
-    Strategy.BLUE_GREEN: BlueGreenRollout,
-    Strategy.CANARY: CanaryRollout,
-    Strategy.RUN_TASK: RunTaskRollout,
-    Strategy.ECS: EcsNativeRollout,
-}
+
+def _load(strategy: Strategy) -> type[PhasedRollout]:
+    module = importlib.import_module(f"controller.strategies.{folder(strategy)}.rollout")
+    kind = getattr(module, "ROLLOUT", None)
+    if not (isinstance(kind, type) and issubclass(kind, PhasedRollout)):
+        raise TypeError(f"{module.__name__}.ROLLOUT is not the rollout of strategy {strategy}")
+    return kind
+
+
+ROLLOUTS: dict[Strategy, type[PhasedRollout]] = {s: _load(s) for s in Strategy}
 
 
 def rollout_for(

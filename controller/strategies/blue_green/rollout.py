@@ -538,3 +538,7 @@ class BlueGreenRollout(PhasedRollout):
                 failure_reason=p.failure,
             )
         return None
+
+
+# what the registry runs for this strategy
+ROLLOUT = BlueGreenRollout

@@ -308,3 +308,7 @@ def _failed_tasks(service: JsonDict | None, deployment_id: str | None) -> int:
         if deployment_id is None or deployment.get("id") == deployment_id:
             return int(deployment.get("failedTasks") or 0)
     return 0
+
+
+# what the registry runs for this strategy
+ROLLOUT = CanaryRollout

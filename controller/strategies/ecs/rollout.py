@@ -557,3 +557,7 @@ class EcsNativeRollout(RollingRollout):
             )
         heartbeat(ctx, p, f"ECS to roll back {self._name}: {stage_line(deployment or {})}")
         return None
+
+
+# what the registry runs for this strategy
+ROLLOUT = EcsNativeRollout

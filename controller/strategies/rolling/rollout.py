@@ -274,3 +274,7 @@ class RollingRollout(PhasedRollout):
                 failure_reason=p.failure,
             )
         return None
+
+
+# what the registry runs for this strategy
+ROLLOUT = RollingRollout

@@ -187,3 +187,7 @@ def _short(arn: str) -> str:
 
 def _count(arns: list[str]) -> str:
     return f"{len(arns)} task{'s' if len(arns) != 1 else ''}"
+
+
+# what the registry runs for this strategy
+ROLLOUT = RunTaskRollout
