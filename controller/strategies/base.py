@@ -6,6 +6,7 @@ injectable): a rollout builds no adapter of its own.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -101,7 +102,8 @@ class Progress:
         record = {f.name: getattr(self, f.name) for f in fields(self)}
         record.pop("seen_events")
         record["extra"] = self.extra.to_record()
-        return {k: v for k, v in record.items() if v not in (None, {}, [])}
+        # a copy: the record outlives this step (journal, status details), the progress goes on
+        return copy.deepcopy({k: v for k, v in record.items() if v not in (None, {}, [])})
 
     def state(self, kind: type[StateT]) -> StateT:
         """The strategy's record, as the type the strategy declared."""
