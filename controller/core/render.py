@@ -243,9 +243,8 @@ def _check_files(
     for kind in traits.unused:
         if kind in documents:
             ctx.problems.append(Problem(documents[kind].file, 1, _unused(ctx.strategy, kind)))
-    if "scaling-policy" in traits.unused:
-        return
-    if "scaling-policy" in documents and "scalable-target" not in present:
+    scaled = "scaling-policy" in documents and "scaling-policy" not in traits.unused
+    if scaled and "scalable-target" not in present:
         ctx.problems.append(
             Problem(
                 documents["scaling-policy"].file,
@@ -263,12 +262,14 @@ def _unused(strategy: Strategy, kind: str) -> str:
     return f"strategy {strategy} does not use {kind} files"
 
 
+def _fills_target_group(ctx: _Context) -> bool:
+    return ctx.strategy is not None and describe(ctx.strategy).fills_target_group
+
+
 def _resolve(ctx: _Context, doc: Document) -> Any:
     resolution = resolve(doc.value, ctx.scope)
     ctx.report(doc, resolution.problems)
-    if resolution.target_group_paths and not (
-        ctx.strategy is not None and describe(ctx.strategy).fills_target_group
-    ):
+    if resolution.target_group_paths and not _fills_target_group(ctx):
         fillers = ", ".join(str(d.strategy) for d in DESCRIPTIONS.values() if d.fills_target_group)
         ctx.report(
             doc,
@@ -422,8 +423,7 @@ def _check_load_balancers(
                     f"container '{container_name}' maps no port {port} (its portMappings: {ports or 'none'})",
                 )
             )
-    fills = ctx.strategy is not None and describe(ctx.strategy).fills_target_group
-    if fills and not any(
+    if _fills_target_group(ctx) and not any(
         balancer.get("targetGroupArn") == TARGET_GROUP_ARN
         for balancer in service.get("loadBalancers", [])
     ):

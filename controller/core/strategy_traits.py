@@ -48,7 +48,7 @@ class StrategyTraits:
     helpers: Callable[[str], tuple[str, ...]] = no_helpers
     # the longest suffix it adds to serviceName, so that every name it creates is an ECS name
     name_suffix: str = ""
-    # fills deploy.yaml's ``<+targetGroupArn>`` placeholder (and needs it on a load balancer)
+    # fills service.yaml's ``<+targetGroupArn>`` placeholder (and needs it on a load balancer)
     fills_target_group: bool = False
 
     @property
