@@ -63,13 +63,13 @@ class CanaryRollout(PhasedRollout):
     acting_phases = frozenset({PREPARE, CREATE, DELETE, ROLLING, ABORT})
     state_type: type[RolloutState] = CanaryState
 
-    @property
-    def state(self) -> CanaryState:
-        return self.progress.state(CanaryState)
-
     def __init__(self, ctx: RolloutContext, progress: Progress | None = None) -> None:
         super().__init__(ctx, progress)
         self._rolling: RollingRollout | None = None
+
+    @property
+    def state(self) -> CanaryState:
+        return self.progress.state(CanaryState)
 
     @property
     def _canary(self) -> str:
