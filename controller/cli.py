@@ -304,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="tasks of images matching GLOB start, then exit 1 (repeatable), e.g. '*:broken'",
     )
     p.add_argument(
+        "--pull-fail-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="tasks of images matching GLOB never start: CannotPullContainerError (repeatable)",
+    )
+    p.add_argument(
         "--stuck-image",
         action="append",
         default=[],
