@@ -105,6 +105,7 @@ def review(args: argparse.Namespace, state: RepoState, keys: list[str]) -> int:
     statuses = recorded_statuses(root)
     markers = recorded_markers(root)
     drift: list[ServicePlan] = []
+    every: dict[str, Verdict] = {}
     if args.offline:
         plans = [against_base[key] for key in changed]
         verdicts = decisions(state, plans, statuses=statuses, markers=markers, only=args.only)
@@ -116,9 +117,9 @@ def review(args: argparse.Namespace, state: RepoState, keys: list[str]) -> int:
         live_plans = build_plans(
             state, keys, known_digests=digests_of(statuses), statuses=statuses, allow=allow
         )
-        verdicts = decisions(state, live_plans, statuses=statuses, markers=markers, only=args.only)
+        every = decisions(state, live_plans, statuses=statuses, markers=markers, only=args.only)
         plans = []
-        for plan in (verdicts[live.key].plan for live in live_plans):
+        for plan in (every[live.key].plan for live in live_plans):
             if plan.key in against_base:
                 # a service new since REF: everything live differs in is the change's
                 caused = paths_of(against_base[plan.key]) if plan.key in base.services else None
@@ -126,13 +127,19 @@ def review(args: argparse.Namespace, state: RepoState, keys: list[str]) -> int:
                 plans.append(split.caused)
                 drift += [split.drift] if split.drift is not None else []
             elif plan.action is not Action.IN_SYNC or (
-                verdicts[plan.key].decision is not Decision.IN_SYNC
+                every[plan.key].decision is not Decision.IN_SYNC
             ):
                 drift.append(plan)
+        # the pull request's rows explain its own changes; drift rows keep the whole decision
+        verdicts = {
+            **every,
+            **decisions(state, plans, statuses=statuses, markers=markers, only=args.only),
+        }
     context = ReviewContext(
         against=Against.BASE if args.offline else Against.LIVE,
         base=args.changed_since,
         drift=tuple(drift),
+        drift_verdicts=every,
         removed=removed,
         requests=requests,
     )

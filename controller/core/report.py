@@ -286,7 +286,8 @@ def format_markdown(
     ]
     rows += [_removed_row(removed, verdicts=verdicts) for removed in review.removed]
     drift = [plan for plan in review.drift if plan.changes or plan.action is not Action.IN_SYNC]
-    drift_rows = [_row(plan, verdicts=verdicts) for plan in drift]
+    drift_verdicts = review.drift_verdicts if verdicts is not None else None
+    drift_rows = [_row(plan, verdicts=drift_verdicts) for plan in drift]
     table = _table_head(verdicts)
     space.take("\n".join(table * (1 + bool(drift_rows))))
     kept_rows = [row for row in rows if space.take(row) or _left_out(space)]

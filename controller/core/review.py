@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from controller.core.decision import Verdict
 from controller.core.fingerprint import desired_state_fingerprint
 from controller.core.model import DesiredService, Environment, JsonDict, RepoState
 from controller.core.plan import (
@@ -69,7 +70,8 @@ class ChangeSet:
 class ReviewContext:
     """What a review adds to a plan's report: where its changes come from, and what is beside them.
 
-    ``drift``: plans of live changes the pull request does not cause (live comparison only).
+    ``drift``: plans of live changes the pull request does not cause (live comparison only),
+    beside what a pass would decide about those services (``drift_verdicts``).
     ``requests``: ENV/SERVICE -> the rendered requests of a service to be created, secrets masked.
     ``base``: the REF the change is reviewed against ("" for a whole-repository plan).
     """
@@ -77,6 +79,8 @@ class ReviewContext:
     against: Against = Against.LIVE
     base: str = ""
     drift: tuple[ServicePlan, ...] = ()
+    # the decisions shown beside drift: the whole pass's, not only the change's
+    drift_verdicts: Mapping[str, Verdict] = field(default_factory=dict)
     removed: tuple[Removed, ...] = ()
     requests: Mapping[str, JsonDict] = field(default_factory=dict)
 
