@@ -10,8 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
+
 from controller.localaws import LocalAws, SimulationOptions
-from tests.e2e.support import DATA, Workspace, git, run_cli
+from tests.e2e.support import DATA, Workspace, git, network, publish, run_cli
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -221,3 +223,21 @@ def test_status_branch_of_a_remote(workspace: Workspace, local_aws: LocalAws) ->
     results = {s["service"]: s["result"] for s in json.loads(on_status.stdout)["services"]}
     assert results == {"api": "Synced", "web": "NoStatus", "worker": "NoStatus"}
     assert on_status.returncode == 0
+
+
+def test_live_shows_the_service_deployment_of_strategy_ecs(
+    tmp_path: Path, local_aws: LocalAws
+) -> None:
+    subnet, group = network(local_aws.endpoint_url)
+    boto3.client("ecs", region_name="us-east-1").create_cluster(clusterName="staging")
+    ws = publish(DATA / "ecs-strategy-repo", tmp_path, {"SUBNET": subnet, "SECURITY_GROUP": group})
+    assert ws.sync().returncode == 0
+
+    done = run_cli("status", "--repo", str(ws.remote), "--live", "--format", "json")
+
+    assert done.returncode == 0, done.stderr
+    [web] = json.loads(done.stdout)["services"]
+    assert web["result"] == "Synced"
+    # ECS's own service deployment, not the deployments' rolloutState
+    assert web["live"]["deployment"].startswith("SUCCESSFUL")
+    assert web["live"]["running"] == web["live"]["desired"] > 0
