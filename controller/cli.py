@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "plan",
         help="show, field by field, what the repository would change in live ECS",
-        description="Render every service and compare it with live AWS. Exit 0 when everything "
+        description="Render every service and compare it with live AWS. With --changed-since "
+        "REF, the review of a pull request: only the services the change touches, compared "
+        "with live AWS or (--offline) with their desired state at REF. Exit 0 when everything "
         "is in sync, 2 when anything would change, 1 on error.",
     )
     p.add_argument("path", metavar="PATH", help="root of a config repository checkout")

@@ -1,8 +1,11 @@
 """Plans as text for a terminal, markdown for a pull-request comment, and JSON for scripts.
 
 Secrets never show: the changes come masked from the diff, and problems (validate's messages
-quote the values they reject) and decisions' reasons are masked here. Purely computational:
-each function takes plans (and, from ``plan``, each service's decision) and returns a string.
+quote the values they reject), decisions' reasons and a create's rendered requests are masked
+here. The markdown is a pull-request comment: rows only for what needs a look, risk flags, a
+hidden marker line CI finds it by, and never longer than GitHub accepts. Purely computational:
+each function takes plans (and, from ``plan``, each service's decision and, for a review of a
+change, its ``ReviewContext``) and returns a string.
 """
 
 from __future__ import annotations
@@ -159,13 +162,11 @@ def _row(plan: ServicePlan, *, verdicts: Mapping[str, Verdict] | None) -> str:
 
 
 def _removed_row(removed: Removed, *, verdicts: Mapping[str, Verdict] | None) -> str:
-    risk = "service deleted" if removed.prune else ""
+    risk = "service deleted (prune: true)" if removed.prune else "left running (prune: false)"
     row = f"| `{_cell(removed.key)}` | removed | 0 | {risk} |"
     if verdicts is not None:
         decision = Decision.APPLY if removed.prune else Decision.REPORT_ONLY
         row += f" {decision} | {_cell(removed.outcome)} |"
-    elif not removed.prune:
-        row = row[: -len(" |")] + f" {removed.outcome} |"
     return row
 
 

@@ -66,8 +66,8 @@ def test_removed_services_and_drift_have_their_own_rows() -> None:
         removed=(Removed("staging/old", prune=True), Removed("staging/kept", prune=False)),
     )
     markdown = format_markdown([image_bump("staging/svc001")], review=review)
-    assert "| `staging/old` | removed | 0 | service deleted |" in markdown
-    assert "| `staging/kept` | removed | 0 |  left running: prune is off" in markdown
+    assert "| `staging/old` | removed | 0 | service deleted (prune: true) |" in markdown
+    assert "| `staging/kept` | removed | 0 | left running (prune: false) |" in markdown
     before, after = markdown.split("### Live drift this pull request does not cause")
     assert "staging/svc001" in before and "staging/svc050" not in before
     assert "| `staging/svc050` | update | 1 |" in after and "desiredCount: 5 -> 1" in after
