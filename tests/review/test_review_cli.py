@@ -160,6 +160,38 @@ def test_a_link_at_the_base_is_never_followed(tmp_path: Path) -> None:
     assert [(s["key"], s["action"]) for s in document["services"]] == [("staging/svc001", "create")]
 
 
+def test_a_giant_file_at_the_base_is_never_read(tmp_path: Path) -> None:
+    root = tmp_path / "config"
+    contents = files(2)
+    giant = contents["staging/svc001/task-definition.yaml"] + "#" * (2 << 20) + "\n"
+    repository(root, {**contents, "staging/svc001/task-definition.yaml": giant})
+    write(
+        root,
+        {"staging/svc001/task-definition.yaml": contents["staging/svc001/task-definition.yaml"]},
+    )
+    commit(root, "the task definition at its size again")
+
+    done = plan(root, "--changed-since", "HEAD~1", "--offline", "--format", "json", env=no_aws())
+
+    document = json.loads(done.stdout)
+    # invalid at the base (too large to read), valid now: a create
+    assert [(s["key"], s["action"]) for s in document["services"]] == [("staging/svc001", "create")]
+    # the same giant at both ends: invalid the same way, so not the change's
+    write(root, {"staging/svc001/task-definition.yaml": giant})
+    commit(root, "giant again")
+    write(root, {"staging/svc000/deploy.yaml": contents["staging/svc000/deploy.yaml"] + "# note\n"})
+    commit(root, "a comment elsewhere")
+    done = plan(root, "--changed-since", "HEAD~1", "--offline", "--format", "json", env=no_aws())
+    assert json.loads(done.stdout)["services"] == [], done.stdout
+
+
+def test_a_checkout_that_is_no_git_repository_says_so(tmp_path: Path) -> None:
+    write(tmp_path / "config", files(1))
+    done = plan(tmp_path / "config", "--changed-since", "main", "--offline", env=no_aws())
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("is not a git repository"), done.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
