@@ -264,12 +264,20 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # saved once planned, so that the digests computed on the way are kept with the services
         save_render_cache(options.render_cache, cache_file)
     started_futures: dict[str, Future[ServiceResult]] = {}
+    # services settled without a rollout of their own (see below)
+    quiet: dict[str, ServiceResult] = {}
     claims = Claims(repo, now=lambda: datetime.now(UTC))
 
     def one(key: str) -> ServiceResult:
         started = time.monotonic()
         # runBefore: wait for the services that must succeed first (already started: see below)
-        blocked = _blocked_by({k: started_futures[k].result() for k in prerequisites.get(key, ())})
+        # a prerequisite settled without a rollout (Unknown, refused, tampered) blocks it too
+        blocked = _blocked_by(
+            {
+                k: quiet[k] if k in quiet else started_futures[k].result()
+                for k in prerequisites.get(key, ())
+            }
+        )
         try:
             result = _reconcile_service(
                 key,
@@ -305,7 +313,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
 
     # Services with nothing to roll out are settled here, without a thread each: deciding a
     # no-op makes no AWS call (live state is read above).
-    quiet = _unknown(read.unreadable, state=state, tree=tree, under_way=under_way)
+    quiet.update(_unknown(read.unreadable, state=state, tree=tree, under_way=under_way))
     for result in quiet.values():
         options.report(_summary_line(result))
     quiet |= {**refused, **_tampered(foreign, keys)}
