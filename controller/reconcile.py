@@ -91,6 +91,19 @@ class PassOptions:
     also: frozenset[str] = frozenset()
     # the status publisher of the working clone, shared by ``run``'s passes and rollouts
     publisher: StatusPublisher | None = None
+    # ``run``: told on the rollout's thread as each rollout starts or resumes (log, notifications)
+    rollout_started: Callable[[RolloutStart], None] | None = None
+
+
+@dataclass(frozen=True)
+class RolloutStart:
+    """A rollout starting (or resuming after a restart): what ``rollout_started`` is told."""
+
+    desired: DesiredService
+    commit: str
+    strategy: str
+    phase: str | None
+    resumed: bool
 
 
 @dataclass
@@ -307,6 +320,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 key, Outcome(Result.FAILED, message), action="error", failed_now=True
             )
         result.seconds = time.monotonic() - started
+        # the commit its status records, so that whoever hears of the result can name it
+        result.commit = result.commit or commits.get(key, head)
         with lock:
             options.report(_summary_line(result))
         return result
@@ -843,6 +858,18 @@ def _roll_out(
     if rollout is not None:
         if superseded:
             rollout.supersede()
+        elif options.rollout_started is not None:
+            start = RolloutStart(
+                desired=desired,
+                commit=commit,
+                strategy=str(strategy or desired.deploy.strategy),
+                phase=rollout.progress.phase,
+                resumed=progress is not None,
+            )
+            try:
+                options.rollout_started(start)
+            except Exception:  # whoever listens never stops a rollout
+                log.exception("%s: telling that its rollout started", desired.key)
         ctx.checkpoint(rollout.progress)  # before the first change
         outcome = drive(rollout, ctx)
         if outcome.result != Result.PROGRESSING:
