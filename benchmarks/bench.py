@@ -11,7 +11,9 @@ measures each scenario as the median of several runs (min and max shown as the n
 3. ``plan`` and ``validate`` of the whole repository (subprocesses);
 4. a commit touching 1 service: time from the push to the UpdateService call, API calls;
 5. all of the above at a small and the full size, to show how they grow;
-6. a commit touching 10 services: pass wall time against the pass touching 1.
+6. a commit touching 10 services: pass wall time against the pass touching 1;
+7. ``ecs-gitops run`` with its default settings (no ``--poll-interval``) watching the bare
+   repository: time from a push touching 1 service to its new ECS deployment.
 
 Prints one table and writes the same numbers as JSON. Not part of the test suite. Does I/O
 (child processes, loopback HTTP, git in a temporary folder).
@@ -420,11 +422,78 @@ def measure_size(
                 if seen.at is not None:
                     result.add(f"commit_{touched}_to_update_s", seen.at - pushed)
                 result.calls[f"commit_{touched}"] = API_CALLS.by_operation()
+        say(f"[{services}] `run` with default settings: push -> new deployment x{runs}")
+        for seconds in run_push_to_deployment(
+            remote=remote, clone=clone, workdir=tmp / "run-workdir", names=names, runs=runs, env=env
+        ):
+            result.add("run_push_to_deployment_s", seconds)
         result.numbers["commit_10_vs_1"] = Sample(
             [ten / one for ten, one in zip(result.numbers["commit_10_pass_s"].values,
                                            result.numbers["commit_1_pass_s"].values, strict=True)]
         )  # fmt: skip
     return result
+
+
+def run_push_to_deployment(
+    *,
+    remote: Path,
+    clone: Path,
+    workdir: Path,
+    names: Sequence[tuple[str, str]],
+    runs: int,
+    env: dict[str, str],
+) -> list[float]:
+    """``run`` as a user starts it (default poll interval, watching the local repository):
+    seconds from each push to the pushed image's deployment in ECS."""
+    import boto3
+
+    ecs = boto3.client("ecs")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "controller", "run", "--repo", str(remote),
+         "--workdir", str(workdir), "--listen", "127.0.0.1:0", "--interval", "3600s"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    seconds: list[float] = []
+    images: dict[str, str] = {}
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "finished in" in line:  # the first pass: every service checked
+                break
+        else:
+            raise RuntimeError("`run` exited before its first pass")
+        threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
+        for run in range(runs):
+            e, name = names[run * 7 + 3]
+            image = f"nginx:1.{40 + run}"
+            path = clone / e / name / "deploy.yaml"
+            path.write_text(re.sub(r"image: \S+", f"image: {image}", path.read_text()))
+            git(clone, "commit", "-q", "-am", f"bump {e}/{name}")
+            git(clone, "pull", "-q", "--rebase", "origin", "main")
+            git(clone, "push", "-q", "origin", "main")
+            pushed = time.perf_counter()
+            deadline = pushed + 60
+            while time.perf_counter() < deadline:
+                found = ecs.describe_services(cluster=f"bench-{e}", services=[name])["services"]
+                primary = [d for d in found[0]["deployments"] if d["status"] == "PRIMARY"]
+                if primary and image_in(ecs, primary[0]["taskDefinition"], images) == image:
+                    seconds.append(time.perf_counter() - pushed)
+                    break
+                time.sleep(0.02)
+            else:
+                raise RuntimeError(f"{e}/{name}: {image} never reached ECS")
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return seconds
+
+
+def image_in(ecs: Any, task_definition: str, known: dict[str, str]) -> str:
+    """The first container's image of a revision (revisions never change: asked once)."""
+    if task_definition not in known:
+        found = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+        known[task_definition] = str(found["containerDefinitions"][0]["image"])
+    return known[task_definition]
 
 
 # ----------------------------------------------------------------------------- output
@@ -442,6 +511,7 @@ ROWS = [
     ("commit_1_pass_s", "1-service commit: pass (s)"),
     ("commit_10_pass_s", "10-service commit: pass (s)"),
     ("commit_10_vs_1", "10-service pass / 1-service pass"),
+    ("run_push_to_deployment_s", "`run`, default settings: push -> new deployment (s)"),
 ]
 CALL_ROWS = [
     ("noop_pass", "no-op pass API calls"),

@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "plan",
         help="show, field by field, what the repository would change in live ECS",
-        description="Render every service and compare it with live AWS. Exit 0 when everything "
+        description="Render every service and compare it with live AWS. With --changed-since "
+        "REF, the review of a pull request: only the services the change touches, compared "
+        "with live AWS or (--offline) with their desired state at REF. Exit 0 when everything "
         "is in sync, 2 when anything would change, 1 on error.",
     )
     p.add_argument("path", metavar="PATH", help="root of a config repository checkout")
@@ -216,7 +218,60 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text for a terminal, markdown for a pull-request comment, json for scripts",
     )
+    p.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="review a change: only the services whose rendered desired state differs between "
+        "git revision REF (e.g. the pull request's base, origin/main) and the checkout, plus "
+        "those removed since REF (with what prune would do); live drift the change does not "
+        "cause is shown in a section of its own",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="with --changed-since: compare with the desired state rendered at REF instead of "
+        "live ECS; no AWS call, no credentials needed",
+    )
     p.set_defaults(module="plan")
+
+    p = sub.add_parser(
+        "status",
+        help="every service at a glance: result, phase, commit, image, age; what needs attention first",
+        description="One row per service of the config repository: environment, service, result, "
+        "phase, config commit, image tag, age of the last change and message, from the status "
+        "files under .ecs-gitops/status/ (of the checkout at PATH, or of the status branch of "
+        "--repo, cloned into a temporary folder). Failed, RolledBack, Invalid, Unknown, paused "
+        "and Progressing, OutOfSync come first, then services without a status file (NoStatus), "
+        "then Synced. Invalid services show their first validate error. --live adds ECS's "
+        "running/desired counts and the deployment in flight (read-only calls). Colours only on a "
+        "terminal, never with NO_COLOR set. Exit 0, 1 when any service is Failed, RolledBack or "
+        "Invalid, 2 when the status cannot be shown (usage, unreachable repository).",
+    )
+    p.add_argument("path", nargs="?", metavar="PATH", help="root of a config repository checkout")
+    p.add_argument(
+        "--repo",
+        metavar="GIT_URL",
+        help="read the repository from a remote instead (anything git can clone)",
+    )
+    p.add_argument("--branch", help="with --repo: branch holding the desired state (default main)")
+    p.add_argument(
+        "--status-branch",
+        metavar="BRANCH",
+        help="with --repo: branch holding the status files (default: the tracked branch)",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="also ask ECS for running/desired counts and the deployment in flight",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text for a terminal, markdown for a comment, json for scripts",
+    )
+    _add_only(p)
+    p.set_defaults(module="status")
 
     p = sub.add_parser(
         "sync",
@@ -302,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="GLOB",
         help="tasks of images matching GLOB start, then exit 1 (repeatable), e.g. '*:broken'",
+    )
+    p.add_argument(
+        "--pull-fail-image",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="tasks of images matching GLOB never start: CannotPullContainerError (repeatable)",
     )
     p.add_argument(
         "--stuck-image",

@@ -1,9 +1,10 @@
-"""The end-to-end demo: git push to deploy, a bad deploy rolled back, revert to roll back.
+"""The end-to-end demo: git push to deploy, a bad deploy rolled back, revert to roll back,
+and ECS's own blue/green waiting for approval.
 
 Runs everything on this machine with no AWS account: local-aws in-process, examples/ as a
 bare git repository, the controller's reconcile pass, and a user's clone that pushes
-changes. Does I/O (local server, git, terminal). Exits non-zero if any step did not turn
-out as shown.
+changes and runs ``ecs-gitops approve``. Does I/O (local server, git, subprocesses,
+terminal). Exits non-zero if any step did not turn out as shown.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,17 @@ from controller.source.git_repo import ConfigRepository
 
 REGION = "us-east-1"
 WEB = "staging/web"
+CATALOG = "staging/catalog"
+# One simulated minute (catalog's bake time, its hook's timeout) lasts this many real seconds:
+# the 5-minute bake takes half a second, the day-long approval timeout over two minutes.
+MINUTE_SECONDS = 0.1
+# examples/staging/catalog/service.yaml's placeholders, by the part they name
+CATALOG_PLACEHOLDERS = {
+    "blue": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/catalog-blue/0000000000000001",
+    "green": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/catalog-green/0000000000000002",
+    "production": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/catalog/0000000000000001/0000000000000001/0000000000000001",
+    "test": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/catalog/0000000000000001/0000000000000002/0000000000000002",
+}
 
 
 class DemoFailed(EcsGitopsError):
@@ -56,7 +69,12 @@ def _title(text: str) -> None:
 
 @contextmanager
 def _local_aws() -> Iterator[LocalAws]:
-    options = SimulationOptions(fail_images=("*:broken",), stuck_images=(), task_start_seconds=0.5)
+    options = SimulationOptions(
+        fail_images=("*:broken",),
+        stuck_images=(),
+        task_start_seconds=0.5,
+        minute_seconds=MINUTE_SECONDS,
+    )
     with LocalAws(host="127.0.0.1", port=0, options=options) as aws:
         saved = {
             k: os.environ.get(k)
@@ -121,12 +139,69 @@ def _prepare_load_balancer(subnet: str) -> tuple[str, str]:
     return listeners[0], listeners[1]
 
 
+def _prepare_blue_green(subnet: str) -> dict[str, str]:
+    """What ECS's own blue/green needs for staging/catalog: an ALB, two target groups, and on
+    its production (80) and test (8080) listeners a rule forwarding to both groups (all to blue).
+
+    Returns their ARNs by the name of the placeholder each replaces (see CATALOG_PLACEHOLDERS).
+    """
+    ec2, elbv2 = boto3.client("ec2", region_name=REGION), boto3.client("elbv2", region_name=REGION)
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    alb = elbv2.create_load_balancer(
+        Name="catalog", Subnets=[s["SubnetId"] for s in subnets[:2]], Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    arns = {
+        color: elbv2.create_target_group(
+            Name=f"catalog-{color}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        for color in ("blue", "green")
+    }
+    for role, port in (("production", 80), ("test", 8080)):
+        listener = elbv2.create_listener(
+            LoadBalancerArn=alb,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": arns["blue"]}],
+        )["Listeners"][0]["ListenerArn"]
+        arns[role] = elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=1,
+            Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+            Actions=[
+                {
+                    "Type": "forward",
+                    "ForwardConfig": {
+                        "TargetGroups": [
+                            {"TargetGroupArn": arns["blue"], "Weight": 100},
+                            {"TargetGroupArn": arns["green"], "Weight": 0},
+                        ]
+                    },
+                }
+            ],
+        )["Rules"][0]["RuleArn"]
+    return arns
+
+
 def _publish_examples(
-    root: Path, *, subnet: str, group: str, listeners: tuple[str, str] | None = None
+    root: Path,
+    *,
+    subnet: str,
+    group: str,
+    listeners: tuple[str, str] | None = None,
+    blue_green: dict[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """examples/ as a bare repository (the remote) and a user's clone of it."""
     remote, clone = root / "config.git", root / "clone"
     shutil.copytree(examples_dir(), clone)
+    if blue_green:
+        service = clone / CATALOG / "service.yaml"
+        text = service.read_text()
+        for name, placeholder in CATALOG_PLACEHOLDERS.items():
+            if placeholder not in text:
+                raise DemoFailed(f"{CATALOG}/service.yaml no longer names {placeholder}")
+            text = text.replace(placeholder, blue_green[name])
+        service.write_text(text)
     prod, stage = listeners or ("", "")
     for deploy in clone.glob("*/*/deploy.yaml") if listeners else ():
         # blue-green examples name placeholder listeners: point them at the local ALB's
@@ -198,7 +273,10 @@ def run_demo() -> int:
         _title(f"local-aws is serving ECS, ELBv2, autoscaling... at {aws.endpoint_url}")
         subnet, group = _prepare_aws()
         listeners = _prepare_load_balancer(subnet)
-        remote, clone = _publish_examples(root, subnet=subnet, group=group, listeners=listeners)
+        traffic = _prepare_blue_green(subnet)
+        remote, clone = _publish_examples(
+            root, subnet=subnet, group=group, listeners=listeners, blue_green=traffic
+        )
         print(
             f"examples/ published as a git repository with {len(list(clone.glob('*/*/deploy.yaml')))} services"
         )
@@ -210,9 +288,8 @@ def run_demo() -> int:
         _expect(report, WEB, Result.SYNCED)
 
         _title("2. git push to deploy: a new image for staging/web")
-        repository, _, tag = _current_image(clone, WEB).rpartition(":")
-        bumped = f"{repository}:{'1.27-alpine' if tag != '1.27-alpine' else '1.27'}"
-        _push(clone, "web: bump nginx", _set_image(clone, WEB, bumped))
+        repository = _current_image(clone, WEB).rpartition(":")[0]
+        _push(clone, "web: bump nginx", _set_image(clone, WEB, _bumped(_current_image(clone, WEB))))
         report = run_pass(repo, options)
         _expect(report, WEB, Result.SYNCED)
         good = _web_task_definition()
@@ -250,7 +327,27 @@ def run_demo() -> int:
             raise DemoFailed("the revert did not bring back the revision that ran before")
         print(f"staging/web runs {good} again: the same revision, none registered anew")
 
+        _title(
+            "6. ECS's own blue/green with an approval gate: staging/catalog waits for "
+            "`ecs-gitops approve`"
+        )
+        _push(
+            clone,
+            "catalog: bump nginx",
+            _set_image(clone, CATALOG, _bumped(_current_image(clone, CATALOG))),
+        )
+        report = run_pass(repo, options)
+        _expect(report, CATALOG, Result.PROGRESSING)
+        _show_remote_status(remote, CATALOG, expect=("Progressing", "paused"))
+        _show_traffic(traffic, expect_production=("blue", 100))
+        _approve(root, CATALOG, clone=clone)
+        report = run_pass(repo, options)
+        _expect(report, CATALOG, Result.SYNCED)
+        _show_remote_status(remote, CATALOG, expect=("Synced", None))
+        _show_traffic(traffic, expect_production=("green", 100))
+
         _title("status files, as committed to the config repository")
+        _git(clone, "pull", "-q", "--rebase", "origin", "main")
         for status in sorted((clone / ".ecs-gitops" / "status").glob("*/*.yaml")):
             doc = yaml.safe_load(status.read_text())
             print(
@@ -260,7 +357,8 @@ def run_demo() -> int:
         _title("git log of the config repository")
         print(_git(clone, "log", "--format=%h %an: %s", "-n", "12"))
     print(
-        f"\ndemo finished in {time.monotonic() - started:.0f}s: push to deploy, rollback, revert all shown"
+        f"\ndemo finished in {time.monotonic() - started:.0f}s: "
+        "push to deploy, rollback, revert and approval all shown"
     )
     return 0
 
@@ -268,3 +366,58 @@ def run_demo() -> int:
 def _current_image(clone: Path, key: str) -> str:
     doc = yaml.safe_load((clone / key / "deploy.yaml").read_text())
     return str(doc.get("image") or "nginx:1.26")
+
+
+def _bumped(image: str) -> str:
+    """The image with another nginx tag: 1.27-alpine, or back to 1.27."""
+    repository, _, tag = image.rpartition(":")
+    return f"{repository}:{'1.27-alpine' if tag != '1.27-alpine' else '1.27'}"
+
+
+def _show_remote_status(remote: Path, key: str, *, expect: tuple[str, str | None]) -> None:
+    """Print what an approval is about in the status file the pass pushed (the rest is the
+    rollout's journal); fail unless it says ``expect`` (result, phase)."""
+    path = f".ecs-gitops/status/{key}.yaml"
+    doc = yaml.safe_load(_git(remote, "show", f"main:{path}"))
+    seen = (doc.get("result"), doc.get("phase"))
+    if seen != expect:
+        raise DemoFailed(f"{path} on the remote says {seen}, not {expect}")
+    shown = {k: doc[k] for k in ("result", "phase", "message") if doc.get(k)}
+    details = doc.get("details") or {}
+    shown["details"] = {k: details[k] for k in ("serviceDeploymentArn", "hook") if k in details}
+    print(f"--- {path}, as pushed to the remote (excerpt)")
+    print(yaml.safe_dump(shown, sort_keys=False, width=1000).rstrip())
+
+
+def _show_traffic(arns: dict[str, str], *, expect_production: tuple[str, int]) -> None:
+    """Print the weights of catalog's listener rules; fail unless production sends
+    ``expect_production`` (target group, percent)."""
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    names = {arns["blue"]: "blue", arns["green"]: "green"}
+    weights: dict[str, dict[str, int]] = {}
+    for role in ("production", "test"):
+        (rule,) = elbv2.describe_rules(RuleArns=[arns[role]])["Rules"]
+        (action,) = [a for a in rule["Actions"] if a["Type"] == "forward"]
+        groups = action["ForwardConfig"]["TargetGroups"]
+        weights[role] = {names[g["TargetGroupArn"]]: int(g["Weight"]) for g in groups}
+        shown = ", ".join(f"catalog-{n} {w}%" for n, w in sorted(weights[role].items()))
+        print(f"{role} listener rule: {shown}")
+    group, percent = expect_production
+    if weights["production"].get(group) != percent:
+        raise DemoFailed(f"production traffic is {weights['production']}, not {percent}% {group}")
+
+
+def _approve(root: Path, key: str, *, clone: Path) -> None:
+    """Run ``ecs-gitops approve KEY --path CLONE`` as the user would, and print what it says."""
+    where = clone.relative_to(root)
+    print(f"$ ecs-gitops approve {key} --path {where}", flush=True)
+    done = subprocess.run(
+        # -P: the folder it runs in has a controller/ of its own (the controller's workdir)
+        [sys.executable, "-P", "-m", "controller", "approve", key, "--path", str(where)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    print((done.stdout + done.stderr).strip(), flush=True)
+    if done.returncode != 0 or not done.stdout.startswith(f"{key}: approved at "):
+        raise DemoFailed(f"ecs-gitops approve {key} exited {done.returncode}")

@@ -8,6 +8,7 @@ Does I/O (git, AWS) through the adapters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -40,13 +41,15 @@ from controller.core.plan import (
 from controller.core.scope import touched_keys
 from controller.core.secrets import mask_text
 from controller.core.strategy_traits import Runs
-from controller.errors import ConfigError, EcsGitopsError, GitError
+from controller.errors import ConfigError, EcsGitopsError
+from controller.rollouts import Rollouts
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
 from controller.source.tree import read_tree
 from controller.status.claims import Claims
 from controller.status.journal import Journal, JournalEntry
 from controller.status.pending import PendingStatus, overlay
+from controller.status.publisher import StatusPublisher
 from controller.status.records import (
     RollbackMarker,
     ServiceStatus,
@@ -83,6 +86,26 @@ class PassOptions:
     render_cache: RenderCache = field(default_factory=RenderCache)
     # --allowed-accounts / --allowed-clusters: environments outside them are refused
     allow: AllowList = field(default_factory=AllowList)
+    # ``run``: rollouts are started there and the pass returns without waiting for them; each
+    # publishes its own status when it ends (None, as in ``sync``: the pass waits for all)
+    rollouts: Rollouts[ServiceResult] | None = None
+    # with ``touched_only``: services looked at all the same (a rollout that held them ended)
+    also: frozenset[str] = frozenset()
+    # the status publisher of the working clone, shared by ``run``'s passes and rollouts
+    publisher: StatusPublisher | None = None
+    # ``run``: told on the rollout's thread as each rollout starts or resumes (log, notifications)
+    rollout_started: Callable[[RolloutStart], None] | None = None
+
+
+@dataclass(frozen=True)
+class RolloutStart:
+    """A rollout starting (or resuming after a restart): what ``rollout_started`` is told."""
+
+    desired: DesiredService
+    commit: str
+    strategy: str
+    phase: str | None
+    resumed: bool
 
 
 @dataclass
@@ -110,6 +133,8 @@ class PassReport:
     commit: str
     results: list[ServiceResult] = field(default_factory=list)
     status_commit: str | None = None
+    # ``run``: the services whose rollouts this pass started and left running
+    started: list[str] = field(default_factory=list)
     # what a person must look at although no service failed (an unreadable pending status)
     warnings: list[str] = field(default_factory=list)
 
@@ -123,7 +148,9 @@ class PassReport:
 
     def summary(self) -> str:
         """One line: the config commit, how many services, the status commit, what failed."""
-        line = f"pass over {self.commit[:12]}: {len(self.results)} services"
+        line = f"pass over {self.commit[:12]}: {len(self.results) + len(self.started)} services"
+        if self.started:
+            line += f", {len(self.started)} rollout(s) started"
         if self.status_commit:
             line += f", status committed as {self.status_commit[:12]}"
         if self.failed:
@@ -154,6 +181,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     """One pass over every selected service; returns what happened (the caller prints/exits)."""
     # every line a pass reports may quote a manifest or an AWS message: secrets are masked here
     options = replace(options, report=_masking(options.report))
+    # read before the status branch: a service not busy now has its outcome on the branch
+    running = options.rollouts.busy() if options.rollouts is not None else frozenset()
     head = repo.pull()
     cache_file = render_cache_path(repo.path)
     if not len(options.render_cache):
@@ -161,7 +190,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         load_render_cache(options.render_cache, cache_file)
     state = load_repo(read_tree(repo.path), cache=options.render_cache)
     # status a previous pass could not push is still the truth (a rollback marker above all)
-    pending = PendingStatus(repo.path.parent / f"{repo.path.name}.pending-status.json")
+    pending = PendingStatus.beside(repo.path)
     unpushed = pending.load()
     fetched = repo.read_status()
     # status and markers are the controller's to write: a hand-made one is never honoured
@@ -176,7 +205,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             "(nor a removed one with a status file)"
         )
     journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
-    under_way = _rollouts_under_way(journal, tree)
+    # a rollout still running on its own thread is not one to resume
+    under_way = {k: e for k, e in _rollouts_under_way(journal, tree).items() if k not in running}
     # what could not be read next to the clone is said, in the log and in the status
     damaged = [pending.unreadable] if pending.unreadable else []
     for text in damaged:
@@ -195,12 +225,24 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         keys = touched_first(keys, changed)
         if options.touched_only and changed is not None:
             touched = set(touched_keys(keys, changed))
-            keys = [k for k in keys if k in touched or k in under_way]
+            keys = [k for k in keys if k in touched or k in under_way or k in options.also]
     elif options.since and options.touched_only:
-        keys = [k for k in keys if k in under_way]  # nothing changed in git
+        # nothing changed in git
+        keys = [k for k in keys if k in under_way or k in options.also]
     commits = repo.config_commits(
         {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
     )
+    # a service whose rollout is under way (or whose runBefore prerequisite's is) is left to
+    # it; a newer commit of it is deployed as soon as that rollout ends
+    deferred = _held_by_rollouts(running, _prerequisites(state, keys))
+    if options.rollouts is not None:
+        for key in (k for k in keys if k in deferred):
+            commit = commits.get(key, head)
+            if options.rollouts.defer(key, commit):
+                options.report(
+                    f"  {key}: a rollout is under way; {commit[:12]} is deployed when it ends"
+                )
+    keys = [k for k in keys if k not in deferred]
     report = PassReport(commit=head, warnings=damaged)
     # what belongs to no single service (a folder ECS would refuse, a stray file) is said too;
     # it deploys nothing, so it fails no service (validate is where it fails)
@@ -237,12 +279,20 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # saved once planned, so that the digests computed on the way are kept with the services
         save_render_cache(options.render_cache, cache_file)
     started_futures: dict[str, Future[ServiceResult]] = {}
+    # services settled without a rollout of their own (see below)
+    quiet: dict[str, ServiceResult] = {}
     claims = Claims(repo, now=lambda: datetime.now(UTC))
 
     def one(key: str) -> ServiceResult:
         started = time.monotonic()
         # runBefore: wait for the services that must succeed first (already started: see below)
-        blocked = _blocked_by({k: started_futures[k].result() for k in prerequisites.get(key, ())})
+        # a prerequisite settled without a rollout (Unknown, refused, tampered) blocks it too
+        blocked = _blocked_by(
+            {
+                k: quiet[k] if k in quiet else started_futures[k].result()
+                for k in prerequisites.get(key, ())
+            }
+        )
         try:
             result = _reconcile_service(
                 key,
@@ -272,15 +322,15 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
                 key, Outcome(Result.FAILED, message), action="error", failed_now=True
             )
         result.seconds = time.monotonic() - started
+        # the commit its status records, so that whoever hears of the result can name it
+        result.commit = result.commit or commits.get(key, head)
         with lock:
             options.report(_summary_line(result))
         return result
 
-    # ``parallel`` rollouts at a time per environment, each waiting on its own deployment: a
-    # busy environment never holds back another. Deciding a no-op makes no AWS call (live
-    # state is read above), so in-sync services pass through the slots at once.
-    # Services with nothing to roll out are settled here, without a thread each.
-    quiet = _unknown(read.unreadable, state=state, tree=tree, under_way=under_way)
+    # Services with nothing to roll out are settled here, without a thread each: deciding a
+    # no-op makes no AWS call (live state is read above).
+    quiet.update(_unknown(read.unreadable, state=state, tree=tree, under_way=under_way))
     for result in quiet.values():
         options.report(_summary_line(result))
     quiet |= {**refused, **_tampered(foreign, keys)}
@@ -290,46 +340,117 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         if key not in quiet and _quiet(key, state, plans, prerequisites, under_way)
     }
     busy = [key for key in keys if key not in quiet]
+    publisher = options.publisher or StatusPublisher(repo, pending)
+
+    def publish(result: ServiceResult, *, skipped: Sequence[str]) -> None:
+        """``run``: a rollout's status goes out as soon as it ends, whatever the pass does."""
+        _note(result, notices.get(result.key), skipped=skipped)
+        changes = _status_changes(
+            [result], tree=tree, commits=commits, head=head, controller=repo.identity
+        )
+        try:
+            publisher.publish(changes, message=_commit_message([result]))
+        except EcsGitopsError as e:
+            log.error("%s: %s", result.key, e)
+            say(result.key)(f"status not pushed: {e}")
+
+    if options.rollouts is not None:
+        rollouts = options.rollouts
+        # started in an order where each service comes after its runBefore prerequisites,
+        # which it waits for on its own thread (a pool starts work in submission order)
+        for key in _start_order(busy, prerequisites):
+            commit = commits.get(key, head)
+            skipped = rollouts.skipped(key, commit)
+            started_futures[key] = rollouts.start(
+                key,
+                commit=commit,
+                work=functools.partial(one, key),
+                finish=functools.partial(publish, skipped=skipped),
+            )
+        report.started = busy
+        report.results = [quiet[key] for key in keys if key in quiet]
+    else:
+        report.results = _wait_for_all(
+            keys,
+            quiet=quiet,
+            one=one,
+            started=started_futures,
+            order=_start_order(busy, prerequisites),
+            parallel=options.parallel,
+        )
+
+    report.results.extend(
+        _prune(state, tree, options=options, report=options.report, running=running)
+    )
+    for result in report.results:
+        _note(result, notices.get(result.key), skipped=())
+    changes = _status_changes(
+        report.results, tree=tree, commits=commits, head=head, controller=repo.identity
+    )
+    report.status_commit = publisher.publish(changes, message=_commit_message(report.results))
+    return report
+
+
+def _wait_for_all(
+    keys: Sequence[str],
+    *,
+    quiet: Mapping[str, ServiceResult],
+    one: Callable[[str], ServiceResult],
+    started: dict[str, Future[ServiceResult]],
+    order: Sequence[str],
+    parallel: int,
+) -> list[ServiceResult]:
+    """``sync``: run the rollouts in ``order`` on a pool per environment and wait for all.
+
+    ``parallel`` rollouts at a time per environment, each waiting on its own deployment: a
+    busy environment never holds back another. A pool starts work in submission order, so a
+    service that waits for its runBefore prerequisites only waits for work already started.
+    """
     pools = {
-        env: ThreadPoolExecutor(max_workers=max(1, options.parallel), thread_name_prefix=env)
-        for env in {key.split("/")[0] for key in busy}
+        env: ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix=env)
+        for env in {key.split("/")[0] for key in order}
     }
     try:
-        # a pool starts work in submission order, so a service that waits for its runBefore
-        # prerequisites (same environment, same pool) only waits for work already started
-        for key in _start_order(busy, prerequisites):
-            started_futures[key] = pools[key.split("/")[0]].submit(one, key)
-        report.results = [
-            quiet[key] if key in quiet else started_futures[key].result() for key in keys
-        ]
+        for key in order:
+            started[key] = pools[key.split("/")[0]].submit(one, key)
+        return [quiet[key] if key in quiet else started[key].result() for key in keys]
     finally:
         for pool in pools.values():
             pool.shutdown()
 
-    report.results.extend(_prune(state, tree, options=options, report=options.report))
-    for result in report.results:
-        if result.key in notices:
-            note = notices[result.key]
-            result.outcome = replace(result.outcome, message=f"{result.outcome.message}; {note}")
-    changes = {
-        **unpushed,
-        **_status_changes(
-            report.results, tree=tree, commits=commits, head=head, controller=repo.identity
-        ),
-    }
-    if changes:
-        try:
-            report.status_commit = repo.commit_status(
-                changes, message=_commit_message(report.results)
-            )
-        except EcsGitopsError as e:
-            pending.keep(changes)  # pushed by a later pass; the error still ends this one
-            raise GitError(
-                f"{e} (the status is kept next to the working clone; the next pass pushes it)",
-                retryable=e.retryable,
-            ) from e
-    pending.clear()
-    return report
+
+def _held_by_rollouts(
+    running: frozenset[str], prerequisites: Mapping[str, Sequence[str]]
+) -> set[str]:
+    """The services a pass leaves to rollouts under way: those busy, and those whose runBefore
+    prerequisites (directly or not) are."""
+    held = set(running)
+    grown = True
+    while grown:
+        grown = False
+        for key, firsts in prerequisites.items():
+            if key not in held and any(first in held for first in firsts):
+                held.add(key)
+                grown = True
+    return held
+
+
+def _note(result: ServiceResult, notice: str | None, *, skipped: Sequence[str]) -> None:
+    """Add to a result's message what the pass knows beside its rollout: a damaged journal
+    entry, commits a newer one overtook while the previous rollout was under way."""
+    message = result.outcome.message
+    details = result.outcome.details
+    if skipped and result.deployed:
+        shas = ", ".join(c[:12] for c in skipped)
+        message += (
+            f"; not deployed on their own: {shas} (pushed while the previous rollout was under "
+            "way; the newest desired state was deployed)"
+        )
+        details = {**details, "skippedCommits": list(skipped)}
+    if notice:
+        message += f"; {notice}"
+    if message != result.outcome.message:
+        result.outcome = replace(result.outcome, message=message, details=details)
 
 
 def _applied(previous: ServiceStatus | None) -> str | None:
@@ -741,6 +862,18 @@ def _roll_out(
     if rollout is not None:
         if superseded:
             rollout.supersede()
+        elif options.rollout_started is not None:
+            start = RolloutStart(
+                desired=desired,
+                commit=commit,
+                strategy=str(strategy or desired.deploy.strategy),
+                phase=rollout.progress.phase,
+                resumed=journaled is not None,
+            )
+            try:
+                options.rollout_started(start)
+            except Exception:  # whoever listens never stops a rollout
+                log.exception("%s: telling that its rollout started", desired.key)
         ctx.checkpoint(rollout.progress)  # before the first change
         outcome = drive(rollout, ctx)
         if outcome.result != Result.PROGRESSING:
@@ -805,11 +938,13 @@ def _prune(
     *,
     options: PassOptions,
     report: Callable[[str], None],
+    running: frozenset[str] = frozenset(),
 ) -> list[ServiceResult]:
-    """Services the controller deployed whose folder is gone from git."""
+    """Services the controller deployed whose folder is gone from git (and whose rollout,
+    if one was under way when the folder went, has ended: ``running``)."""
     results: list[ServiceResult] = []
     for key, status in sorted(tree.statuses.items()):
-        if key in state.services or key in state.invalid:
+        if key in state.services or key in state.invalid or key in running:
             continue
         if (
             options.only

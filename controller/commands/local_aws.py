@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     options = SimulationOptions(
         fail_images=tuple(args.fail_image),
         stuck_images=tuple(args.stuck_image),
+        pull_fail_images=tuple(args.pull_fail_image),
         fail_hooks=tuple(args.fail_hook),
         task_start_seconds=args.task_start_seconds,
         minute_seconds=args.minute_seconds,
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"local-aws listening on {aws.endpoint_url}", flush=True)
         for glob in options.fail_images:
             print(f"local-aws: tasks of images matching {glob!r} will exit 1", file=sys.stderr)
+        for glob in options.pull_fail_images:
+            print(f"local-aws: images matching {glob!r} will fail to pull", file=sys.stderr)
         for glob in options.fail_hooks:
             print(f"local-aws: Lambda lifecycle hooks matching {glob!r} will fail", file=sys.stderr)
         for glob in options.stuck_images:

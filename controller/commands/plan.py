@@ -1,7 +1,8 @@
 """``ecs-gitops plan PATH``: show, field by field, what the repository would change in live ECS.
 
 Reads the config repository from disk (with the status files and rollback markers the
-checkout holds) and live state from AWS, prints the plan and what a pass would decide for each
+checkout holds) and live state from AWS (with ``--changed-since REF``, the repository at REF
+from git too; with ``--offline`` as well, nothing from AWS), prints the plan and what a pass would decide for each
 service (``controller.core.decision``, the very decision ``sync`` acts on). Exit 0 when
 everything is in sync, 2 when anything would change, 1 when anything is invalid (the plan of
 the valid services is printed all the same).
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from controller.aws.accounts import refused_environments
 from controller.aws.live import fetch_live
-from controller.core.decision import Verdict, decide_all
+from controller.core.decision import Decision, Verdict, decide_all
 from controller.core.model import Problem, RepoState
 from controller.core.pinning import AllowList
 from controller.core.plan import (
@@ -25,8 +26,18 @@ from controller.core.plan import (
     plan_invalid,
     plan_service,
 )
+from controller.core.render import as_requests
 from controller.core.report import format_json, format_markdown, format_text
+from controller.core.review import (
+    Against,
+    ReviewContext,
+    base_plan,
+    changed_services,
+    paths_of,
+    split_live,
+)
 from controller.errors import ConfigError
+from controller.source.base_tree import load_at
 from controller.source.tree import load_path, read_regular
 from controller.status.records import (
     ROLLBACK_ROOT,
@@ -45,10 +56,17 @@ _FORMATS = {"text": format_text, "markdown": format_markdown, "json": format_jso
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.offline and not args.changed_since:
+        raise ConfigError(
+            "plan --offline: needs --changed-since REF (the desired state at REF is what the "
+            "checkout is compared with when live ECS is not read)"
+        )
     state = load_path(Path(args.path))
     keys = state.select(args.only)
     if not keys:
         raise ConfigError(f"plan {args.path}: no service matches --only {args.only}")
+    if args.changed_since:
+        return review(args, state, keys)
     allow = AllowList(accounts=tuple(args.allowed_accounts), clusters=tuple(args.allowed_clusters))
     statuses = recorded_statuses(Path(args.path))
     plans = build_plans(
@@ -62,6 +80,82 @@ def run(args: argparse.Namespace) -> int:
     problems = unattached_problems(state, only=args.only)
     print(_FORMATS[args.format](plans, problems=problems, verdicts=verdicts), end="")
     return exit_code(plans, problems=problems)
+
+
+def review(args: argparse.Namespace, state: RepoState, keys: list[str]) -> int:
+    """``plan --changed-since REF``: only the services the change touches, and those it removes.
+
+    Offline, each is compared with its desired state at REF and AWS is never called. Live, every
+    selected service is compared with live ECS (the same calls as a whole plan): the changes the
+    pull request causes are shown per service, and live drift it does not cause (other fields of
+    those services, other services out of sync, held or invalid) in a section of its own.
+    """
+    root = Path(args.path)
+    base = load_at(root, args.changed_since)
+    touched = changed_services(base, state)
+    selected = set(keys)
+    changed = [key for key in touched.changed if key in selected]
+    removed = tuple(r for r in touched.removed if _selects(args.only, r.key))
+    against_base = {key: base_plan(key, base=base, head=state) for key in changed}
+    requests = {
+        key: as_requests(state.services[key])
+        for key, plan in against_base.items()
+        if plan.action is Action.CREATE and key in state.services
+    }
+    statuses = recorded_statuses(root)
+    markers = recorded_markers(root)
+    drift: list[ServicePlan] = []
+    every: dict[str, Verdict] = {}
+    if args.offline:
+        plans = [against_base[key] for key in changed]
+        verdicts = decisions(state, plans, statuses=statuses, markers=markers, only=args.only)
+        plans = [verdicts[plan.key].plan for plan in plans]
+    else:
+        allow = AllowList(
+            accounts=tuple(args.allowed_accounts), clusters=tuple(args.allowed_clusters)
+        )
+        live_plans = build_plans(
+            state, keys, known_digests=digests_of(statuses), statuses=statuses, allow=allow
+        )
+        every = decisions(state, live_plans, statuses=statuses, markers=markers, only=args.only)
+        plans = []
+        for plan in (every[live.key].plan for live in live_plans):
+            if plan.key in against_base:
+                # a service new since REF: everything live differs in is the change's
+                caused = paths_of(against_base[plan.key]) if plan.key in base.services else None
+                split = split_live(plan, caused_paths=caused)
+                plans.append(split.caused)
+                drift += [split.drift] if split.drift is not None else []
+            elif plan.action is not Action.IN_SYNC or (
+                every[plan.key].decision is not Decision.IN_SYNC
+            ):
+                drift.append(plan)
+        # the pull request's rows explain its own changes; drift rows keep the whole decision
+        verdicts = {
+            **every,
+            **decisions(state, plans, statuses=statuses, markers=markers, only=args.only),
+        }
+    context = ReviewContext(
+        against=Against.BASE if args.offline else Against.LIVE,
+        base=args.changed_since,
+        drift=tuple(drift),
+        drift_verdicts=every,
+        removed=removed,
+        requests=requests,
+    )
+    problems = unattached_problems(state, only=args.only)
+    output = _FORMATS[args.format](plans, problems=problems, verdicts=verdicts, review=context)
+    print(output, end="")
+    code = exit_code([*plans, *drift], problems=problems)
+    return EXIT_CHANGES if code == EXIT_IN_SYNC and removed else code
+
+
+def _selects(only: str | None, key: str) -> bool:
+    """Whether ``--only ENV[/SERVICE]`` selects ``key`` (everything without ``--only``)."""
+    if not only:
+        return True
+    only = only.strip("/")
+    return key == only or key.split("/", 1)[0] == only
 
 
 def decisions(

@@ -113,7 +113,8 @@ def decide(
     ``waiting_on``: why a runBefore prerequisite is not Synced (the service is then blocked).
     ``after``: prerequisites that run first in this pass (named in an apply's reason).
     ``marker_file``: the marker's path, named in a held service's reason.
-    The rules apply in this order: invalid, in sync, held, refused, auto off, drift, blocked.
+    The rules apply in this order: invalid, in sync, held, refused, auto off, drift (selfHeal
+    off, or an ECS deployment in flight), blocked.
     """
     if desired is None or plan.action is Action.INVALID:
         return Verdict(Decision.INVALID, "; ".join(plan.problems), plan, result=Result.INVALID)
@@ -146,6 +147,11 @@ def decide(
     drift = last_applied_state(status) == fingerprint
     if drift and not policy.self_heal and not explicit:
         reason = f"live drifted from git ({changed}); selfHeal is off"
+        return Verdict(Decision.REPORT_ONLY, reason, plan, changed=changed)
+    if drift and plan.in_flight is not None:
+        # a second UpdateService into a deployment under way would fight it (a native
+        # blue/green's traffic shift, a bake, an approval): repair once it has ended
+        reason = f"live drifted from git ({changed}) while {plan.in_flight}: repaired once it ends"
         return Verdict(Decision.REPORT_ONLY, reason, plan, changed=changed)
     if waiting_on is not None:
         reason = f"not deployed ({changed}): {waiting_on}"

@@ -88,6 +88,8 @@ class ServicePlan:
     # digest of the desired task definition's normalised content (tagged on registered revisions)
     digest: str = ""
     problems: tuple[str, ...] = field(default=())
+    # an ECS deployment of the live service still under way (whoever started it), or None
+    in_flight: str | None = None
 
     @property
     def changes(self) -> tuple[FieldChange, ...]:
@@ -199,7 +201,20 @@ def plan_service(
         service_changes=service_changes,
         autoscaling_changes=autoscaling_changes,
         digest=digest,
+        in_flight=deployment_in_flight(live.service),
     )
+
+
+def deployment_in_flight(service: JsonDict | None) -> str | None:
+    """The ECS deployment of ``service`` still under way, in words; None when all ended.
+
+    DescribeServices lists every deployment with its ``rolloutState`` (ROLLING and the native
+    BLUE_GREEN, LINEAR and CANARY alike); one IN_PROGRESS is ECS still moving the service.
+    """
+    for deployment in (service or {}).get("deployments") or ():
+        if deployment.get("rolloutState") == "IN_PROGRESS":
+            return f"ECS deployment {deployment.get('id', '?')} is in progress"
+    return None
 
 
 def plan_invalid(key: str, problems: Sequence[Problem]) -> ServicePlan:

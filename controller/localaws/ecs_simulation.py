@@ -28,6 +28,9 @@ What is simulated, as real ECS does it:
   rollout goes FAILED at 0.5 x desiredCount failures (at least 3, at most 200) and stops launching;
   with rollback on, a new PRIMARY on the last COMPLETED deployment's task definition starts.
   Without the breaker the service replaces failed tasks forever.
+- Tasks of images matching a pull-fail glob stop in PENDING with stopCode TaskFailedToStart and
+  "CannotPullContainerError: ..." as their (and the container's) reason, no exit code; for the
+  deployment they are failed tasks like those of a failing image.
 - Each new deployment is also a service deployment to a new service revision, recorded in
   ``controller.localaws.service_deployments`` and served by ``service_deployment_api``: PENDING,
   IN_PROGRESS at the scheduler's first pass, SUCCESSFUL when COMPLETED; a circuit-breaker rollback
@@ -102,6 +105,15 @@ STOPPED_TASK_RETENTION_SECONDS = 3600.0  # ECS shows stopped tasks for about an 
 EXITED = "Essential container in task exited"
 
 
+def pull_error(image: str) -> str:
+    """The stoppedReason (and container reason) ECS gives a task whose image cannot be pulled."""
+    # Fargate's wording for a tag the registry does not have
+    return (
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+        f"failed to resolve ref {image}: {image}: not found"
+    )
+
+
 @dataclass(frozen=True)
 class SimulationOptions:
     """How simulated tasks behave. Globs are shell-style (fnmatch) on the full image reference."""
@@ -109,6 +121,8 @@ class SimulationOptions:
     fail_images: tuple[str, ...] = ()
     stuck_images: tuple[str, ...] = ()
     fail_hooks: tuple[str, ...] = ()  # AWS_LAMBDA lifecycle hooks whose ARN matches answer FAILED
+    # tasks of matching images never start: the pull fails (CannotPullContainerError)
+    pull_fail_images: tuple[str, ...] = ()
     task_start_seconds: float = 1.0
     # calls to refuse before serving them, by ECS operation ("UpdateService") or operation and
     # cluster ("DescribeServices/prod"): so many ThrottlingException (HTTP 400) answers, then so
@@ -121,6 +135,10 @@ class SimulationOptions:
     def fails(self, image: str) -> bool:
         """True when tasks of ``image`` start and then exit 1."""
         return any(fnmatch.fnmatchcase(image, glob) for glob in self.fail_images)
+
+    def pull_fails(self, image: str) -> bool:
+        """True when tasks of ``image`` stop in PENDING, their image not pulled."""
+        return any(fnmatch.fnmatchcase(image, glob) for glob in self.pull_fail_images)
 
     def hook_fails(self, arn: str) -> bool:
         """True when the Lambda lifecycle hook ``arn`` answers FAILED."""
@@ -160,13 +178,16 @@ class _TaskSim:
     task: Any  # moto's Task: what DescribeTasks and ListTasks serve
     backend: Any
     launched_at: float
-    outcome: str  # "serve" (stays RUNNING), "exit0" (a job), "exit1" (failing image), "stuck"
+    # "serve" (stays RUNNING), "exit0" (a job), "exit1" (failing image), "stuck", "no-pull"
+    # (an image that cannot be pulled: the task stops before it runs)
+    outcome: str
     due: float | None  # when the next transition happens; None: never on its own
     seq: int  # launch order: transitions due at the same moment happen in this order
     service: _ServiceSim | None = None
     deployment: _Deployment | None = None
     targets: list[tuple[str, str, int]] = field(default_factory=list)
     failing_containers: frozenset[str] = frozenset()  # decided at launch: options may change later
+    unpullable: tuple[str, ...] = ()  # images whose pull fails, decided at launch too
 
     @property
     def status(self) -> str:
@@ -402,8 +423,11 @@ class EcsSimulation:
             }
             for c in task_definition.container_definitions
         ]
+        unpullable = [i for i in images if self.options.pull_fails(i)]
         if any(self.options.stuck(i) for i in images):
             outcome = "stuck"
+        elif unpullable:
+            outcome = "no-pull"
         elif any(self.options.fails(i) for i in images):
             outcome = "exit1"
         elif service is None:
@@ -425,6 +449,7 @@ class EcsSimulation:
                 for c in task_definition.container_definitions
                 if self.options.fails(str(c.get("image", "")))
             ),
+            unpullable=tuple(unpullable),
         )
         self._tasks[x.seq] = x
         self._set_due(x, now)
@@ -441,6 +466,15 @@ class EcsSimulation:
             task.last_status = "PENDING"
             task.pull_started_at = _dt(t)
             self._set_due(x, None if x.outcome == "stuck" else x.launched_at + start)
+        elif x.status == "PENDING" and x.outcome == "no-pull":
+            # ECS stops the task where the pull failed; no container ever ran (no exit code)
+            reason = pull_error(x.unpullable[0])
+            for c in task.containers:
+                if c["image"] in x.unpullable:
+                    c["reason"] = pull_error(str(c["image"]))
+            self._stop(x, t, reason=reason, code="TaskFailedToStart", keep_exit_codes=True)
+            if x.deployment is not None and x.service is not None:
+                self._task_failed(x.service, x.deployment, t)
         elif x.status == "PENDING":
             task.last_status = "RUNNING"
             task.pull_stopped_at = _dt(t)

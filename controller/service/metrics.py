@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from controller.aws.clients import API_CALLS, CallCounter
 from controller.core.outcome import Result
-from controller.reconcile import PassReport
+from controller.reconcile import PassReport, ServiceResult
 
 PREFIX = "ecs_gitops"
 
@@ -72,8 +72,9 @@ class ControllerMetrics:
         r = self.registry
         self.passes = Counter(
             f"{PREFIX}_passes",
-            "Reconcile passes by result: ok (no failure), failed (a service failed), error "
-            "(the pass itself could not run, e.g. the repository was unreachable).",
+            "Reconcile passes by result: ok (no failure), failed (a service the pass settled "
+            "failed; rollouts that end after the pass are counted in deploys), error (the pass "
+            "itself could not run, e.g. the repository was unreachable).",
             ("result",),
             registry=r,
         )
@@ -142,18 +143,22 @@ class ControllerMetrics:
         self.passes.labels("failed" if report.exit_code else "ok").inc()
         self.pass_seconds.observe(seconds)
         self.last_pass.set(finished_at)
+        for r in report.results:
+            self.observe_service(r)
+
+    def observe_service(self, r: ServiceResult) -> None:
+        """One service's end in a pass, or of a rollout that ran on its own."""
         with self._lock:
-            for r in report.results:
-                result = r.outcome.result
-                if r.action == "prune" and result == Result.SYNCED:
-                    self._drop(r.key)  # deleted: it has no result any more
-                else:
-                    self._set_state(r.key, result)
-                if r.deployed and r.action != "prune":
-                    strategy = str(r.desired.deploy.strategy) if r.desired else "unknown"
-                    self.deploys.labels(strategy, str(result)).inc()
-                    if result == Result.ROLLED_BACK:
-                        self.rollbacks.labels(r.key).inc()
+            result = r.outcome.result
+            if r.action == "prune" and result == Result.SYNCED:
+                self._drop(r.key)  # deleted: it has no result any more
+            else:
+                self._set_state(r.key, result)
+            if r.deployed and r.action != "prune":
+                strategy = str(r.desired.deploy.strategy) if r.desired else "unknown"
+                self.deploys.labels(strategy, str(result)).inc()
+                if result == Result.ROLLED_BACK:
+                    self.rollbacks.labels(r.key).inc()
 
     def _set_state(self, key: str, result: Result) -> None:
         self._services.add(key)

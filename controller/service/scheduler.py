@@ -3,8 +3,13 @@
 APScheduler fires one job on an interval. A push (seen by the watch or the webhook) moves
 that job's next run to now. Whatever asks for a pass while one is running gets exactly one
 more pass right after it: an overrunning pass delays the next, requests never pile up.
-Stopping sets the rollouts' stop event, so the pass under way pauses its rollouts at a safe
-point, commits their status as Progressing, and ends. Does I/O through ``run_pass``.
+
+A pass only decides and starts rollouts: they run on their own (``Rollouts``), each
+publishing its status when it ends, so a pass takes about as long as reading git and live
+state, and a push is deployed while earlier rollouts are still under way. When a rollout
+ends whose service got a newer commit meanwhile, a pass over that service follows at once.
+Stopping sets the rollouts' stop event, so every rollout under way pauses at a safe point
+and publishes its status as Progressing. Does I/O through ``run_pass``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +28,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from controller.errors import EcsGitopsError
-from controller.reconcile import PassOptions, PassReport, run_pass
+from controller.reconcile import PassOptions, PassReport, ServiceResult, run_pass
+from controller.rollouts import Rollouts
 from controller.service.metrics import ControllerMetrics
 from controller.source.git_repo import ConfigRepository
+from controller.status.pending import PendingStatus
+from controller.status.publisher import StatusPublisher
 
 log = logging.getLogger("ecs-gitops")
 
@@ -36,11 +45,25 @@ _OWN_COMMITS = 32
 
 
 class MeasuredRepository(ConfigRepository):
-    """The config repository, with every pull's duration and failure recorded in metrics."""
+    """The config repository, with every pull's duration and failure recorded in metrics, and
+    every status commit it pushes told to ``on_commit`` (so that it asks for no pass)."""
 
     def __init__(self, *, metrics: ControllerMetrics, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._metrics = metrics
+        self.on_commit: Callable[[str], None] = lambda sha: None
+
+    def commit_status(
+        self,
+        changes: Mapping[str, str | None],
+        *,
+        message: str,
+        recheck: Callable[[Mapping[str, str]], Mapping[str, str | None]] | None = None,
+    ) -> str | None:
+        sha = super().commit_status(changes, message=message, recheck=recheck)
+        if sha is not None:
+            self.on_commit(sha)
+        return sha
 
     def pull(self) -> str:
         started = time.monotonic()
@@ -65,10 +88,22 @@ class PassScheduler:
         interval: float,
     ) -> None:
         self.repo = repo
-        self.options = options
         self.metrics = metrics
         self.interval = interval
         self._lock = threading.Lock()
+        # services a pass must look at although no commit touched them: their rollout ended
+        # after a pass had left them alone for a newer commit
+        self._also: set[str] = set()
+        self.rollouts: Rollouts[ServiceResult] = Rollouts(
+            parallel=options.parallel, revisit=self._revisit, ended=self._rollout_ended
+        )
+        self.options = replace(
+            options,
+            rollouts=self.rollouts,
+            publisher=StatusPublisher(repo, PendingStatus.beside(repo.path)),
+        )
+        if isinstance(repo, MeasuredRepository):
+            repo.on_commit = self._own_commit
         self._running = False
         self._wanted = False
         # commits pushed while a pass ran; our own status commits among them need no pass
@@ -130,12 +165,16 @@ class PassScheduler:
 
     def stop(self, *, timeout: float) -> bool:
         """Take no new work, pause rollouts at a safe point, wait up to ``timeout`` for the
-        pass under way to commit its status. True when nothing is left running."""
+        pass and every rollout under way to publish their status. True when nothing is left
+        running."""
         self._stopping.set()
         self.options.stop.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        return self._idle.wait(timeout)
+        until = time.monotonic() + timeout
+        clean = self._idle.wait(timeout) and self.rollouts.wait(max(0.0, until - time.monotonic()))
+        self.rollouts.close()
+        return clean
 
     def readiness(self) -> tuple[bool, str]:
         """Ready when the last pass ran to the end (so the repository was reachable)."""
@@ -144,11 +183,30 @@ class PassScheduler:
         with self._lock:
             return self._ready
 
+    def _own_commit(self, sha: str) -> None:
+        with self._lock:
+            self._own = [*self._own, sha][-_OWN_COMMITS:]
+
+    def _revisit(self, keys: set[str]) -> None:
+        with self._lock:
+            self._also |= keys
+        self.request(f"the rollout of {', '.join(sorted(keys))} ended; a newer commit waits")
+
+    def _rollout_ended(self, result: ServiceResult) -> None:
+        self.metrics.observe_service(result)
+        if result.failed_now:
+            log.warning("rollout failed: %s: %s", result.key, result.outcome.result)
+
     @property
     def busy(self) -> bool:
         """Whether a pass is running (or about to run another right after)."""
         with self._lock:
             return self._running
+
+    @property
+    def settled(self) -> bool:
+        """Whether nothing runs: no pass, no rollout."""
+        return not self.busy and not self.rollouts.busy()
 
     @property
     def passes(self) -> int:
@@ -188,7 +246,9 @@ class PassScheduler:
     def _one_pass(self) -> None:
         started = time.monotonic()
         full = self._last_head is None or started >= self._next_full
-        options = replace(self.options, since=self._last_head, touched_only=not full)
+        with self._lock:
+            also, self._also = frozenset(self._also), set()
+        options = replace(self.options, since=self._last_head, touched_only=not full, also=also)
         if full:
             self._next_full = started + self.interval
         try:
@@ -215,8 +275,6 @@ class PassScheduler:
     def _finished(self, report: PassReport, seconds: float) -> None:
         with self._lock:
             self._last_head = report.commit
-            if report.status_commit:
-                self._own = [*self._own, report.status_commit][-_OWN_COMMITS:]
             self._ready = (True, f"last pass over {report.commit[:12]} finished")
             self._passes += 1
         line = f"{report.summary()} (finished in {seconds:.1f}s)"

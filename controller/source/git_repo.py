@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -150,6 +151,9 @@ class ConfigRepository:
         self._random = random.Random()
         self._repo: Repo | None = None
         self._identity: str | None = None
+        # ``run`` pulls on the pass's thread while rollouts publish status on theirs: a fetch
+        # and a push (or two pushes) must not race on the clone's refs
+        self._lock = threading.RLock()
 
     @property
     def path(self) -> Path:
@@ -191,6 +195,10 @@ class ConfigRepository:
         corrupt objects, another repository's URL, a fetch failing for a non-network reason).
         A force-pushed branch is simply followed.
         """
+        with self._lock:
+            return self._pull()
+
+    def _pull(self) -> str:
         reason = self._open_existing()
         if reason is None:
             try:
@@ -611,6 +619,17 @@ class ConfigRepository:
         wanted = {status_path(path): text for path, text in changes.items()}
         if not wanted:
             return None
+        with self._lock:
+            return self._commit_status(wanted, changes, message=message, recheck=recheck)
+
+    def _commit_status(
+        self,
+        wanted: dict[str, str | None],
+        changes: Mapping[str, str | None],
+        *,
+        message: str,
+        recheck: Callable[[Mapping[str, str]], Mapping[str, str | None]] | None,
+    ) -> str | None:
         self._git()
         for attempt in range(1, self._push_attempts + 1):
             if recheck is not None:

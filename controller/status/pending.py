@@ -23,6 +23,11 @@ class PendingStatus:
         # set by ``load`` when the file was there but could not be read
         self.unreadable: str | None = None
 
+    @classmethod
+    def beside(cls, workdir: Path) -> PendingStatus:
+        """The kept changes of the working clone at ``workdir`` (a file next to it)."""
+        return cls(workdir.parent / f"{workdir.name}.pending-status.json")
+
     def load(self) -> dict[str, str | None]:
         """The kept changes; an unreadable file is set aside and reported, never ignored."""
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -184,6 +184,26 @@ CASES: list[tuple[str, dict[str, Any], Decision, str]] = [
         },
         Decision.APPLY,
         f"repairing drift: {IMAGE}",
+    ),
+    (
+        "drift while an ECS deployment is in flight waits for it, even with selfHeal on",
+        {
+            "desired": service(environment=env(self_heal=True)),
+            "plan": replace(UPDATE, in_flight="ECS deployment ecs-svc/1 is in progress"),
+            "status": Status(Result.SYNCED, FP),
+        },
+        Decision.REPORT_ONLY,
+        f"live drifted from git ({IMAGE}) while ECS deployment ecs-svc/1 is in progress: "
+        "repaired once it ends",
+    ),
+    (
+        "a new desired state is applied although a deployment is in flight (git moved on)",
+        {
+            "plan": replace(UPDATE, in_flight="ECS deployment ecs-svc/1 is in progress"),
+            "status": Status(Result.SYNCED, OLD),
+        },
+        Decision.APPLY,
+        f"update: {IMAGE}",
     ),
     (
         "drift named by --only is repaired",

@@ -101,6 +101,19 @@ def test_service_field_change_is_an_update_without_a_new_revision() -> None:
     assert not plan.needs_new_task_definition
 
 
+def test_a_deployment_in_progress_is_named_in_the_plan() -> None:
+    steady = live()
+    assert plan_service(desired(), steady).in_flight is None
+    assert steady.service is not None
+    moving = live(
+        deployments=[
+            {**steady.service["deployments"][0], "id": "ecs-svc/42", "rolloutState": "IN_PROGRESS"}
+        ]
+    )
+    plan = plan_service(desired(), moving)
+    assert plan.in_flight == "ECS deployment ecs-svc/42 is in progress"
+
+
 def test_launch_type_change_is_a_replace() -> None:
     plan = plan_service(desired(), live(launchType="EC2"))
     assert plan.action is Action.REPLACE

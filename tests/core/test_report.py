@@ -66,17 +66,18 @@ def test_text_groups_changes_by_document() -> None:
 
 def test_markdown_has_a_summary_table_and_details_for_changes_only() -> None:
     markdown = format_markdown(PLANS)
-    assert "| Service | Action | Changes |" in markdown
-    assert "| `staging/web` | update | 2 |" in markdown
-    assert "| `staging/worker` | replace | 1 |" in markdown
-    assert "| `staging/cache` | in-sync | 0 |" in markdown
+    assert markdown.startswith("<!-- ecs-gitops plan -->\n")  # CI finds the comment by it
+    assert "| Service | Action | Changes | Risk |" in markdown
+    assert "| `staging/web` | update | 2 |  |" in markdown
+    assert "| `staging/worker` | replace | 1 | replaces the service (launchType) |" in markdown
+    assert "staging/cache" not in markdown  # never a row for a service in sync
     assert markdown.count("<details>") == 4  # every service but the one in sync
     assert "  containerDefinitions[web].image: nginx:1.26 -> nginx:1.27" in markdown
 
 
 def test_markdown_escapes_pipes_in_table_cells() -> None:
-    markdown = format_markdown([ServicePlan("a|b/web", Action.IN_SYNC)])
-    assert "| `a\\|b/web` | in-sync | 0 |" in markdown
+    markdown = format_markdown([ServicePlan("a|b/web", Action.CREATE)])
+    assert "| `a\\|b/web` | create | 0 |" in markdown
 
 
 def test_json_has_stable_keys_and_counts() -> None:
@@ -93,7 +94,9 @@ def test_json_has_stable_keys_and_counts() -> None:
     }
     web = next(s for s in document["services"] if s["key"] == "staging/web")
     assert web["action"] == "update"
+    assert web["against"] == "live"
     assert web["changes"][0] == {
+        "against": "live",
         "path": "containerDefinitions[web].image",
         "old": "nginx:1.26",
         "new": "nginx:1.27",

@@ -33,10 +33,10 @@ def test_text_says_the_decision_under_the_action_except_in_sync() -> None:
 
 def test_markdown_has_decision_and_reason_columns() -> None:
     markdown = format_markdown([WEB, CACHE], verdicts=VERDICTS)
-    assert "| Service | Action | Changes | Decision | Reason |" in markdown
-    assert "| --- | --- | --- | --- | --- |" in markdown
-    assert f"| `staging/web` | update | 1 | held | {HELD} |" in markdown
-    assert "| `staging/cache` | in-sync | 0 | in-sync | live matches git |" in markdown
+    assert "| Service | Action | Changes | Risk | Decision | Reason |" in markdown
+    assert "| --- | --- | --- | --- | --- | --- |" in markdown
+    assert f"| `staging/web` | update | 1 |  | held | {HELD} |" in markdown
+    assert "staging/cache" not in markdown  # in sync: no row
     assert f"decision: held ({HELD})" in markdown
 
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,17 @@ class Workspace:
         return git(self.clone, "rev-parse", "HEAD")
 
     def push(self) -> None:
-        git(self.clone, "pull", "-q", "--rebase", "origin", "main")
-        git(self.clone, "push", "-q", "origin", "HEAD:main")
+        # a controller running meanwhile pushes status commits whenever a rollout ends: as a
+        # user's script would, rebase onto them and push again
+        for attempt in range(5):
+            git(self.clone, "pull", "-q", "--rebase", "origin", "main")
+            try:
+                git(self.clone, "push", "-q", "origin", "HEAD:main")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.1)
 
     def pull(self) -> None:
         git(self.clone, "pull", "-q", "--rebase", "origin", "main")
@@ -97,7 +107,8 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=dict(os.environ),
+        # the width of whatever terminal runs the tests must not change what the CLI prints
+        env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
         cwd=cwd,
     )
 

@@ -39,3 +39,25 @@ def test_a_pass_with_nothing_changed_after_a_job_ran_keeps_its_status_and_commit
     assert again.returncode == 0, again.stdout + again.stderr
     assert ws.status(JOB) == ran, again.stdout
     assert ws.remote_head() == head, "a pass with nothing changed made a status commit"
+
+
+def test_a_service_whose_runbefore_job_was_settled_without_running_is_blocked_not_an_error(
+    ws: Workspace,
+) -> None:
+    first = ws.sync()  # migrate runs before web
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert ws.status(JOB)["result"] == "Synced"
+    ws.pull()
+    # the job's status file edited by hand: the job is Invalid (tampered), settled unrun
+    ws.replace(f".ecs-gitops/status/{JOB}.yaml", "result: Synced", "result: Synced  # me")
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    ws.commit_and_push("a hand edit of the job's status, and a new web image")
+
+    done = ws.sync("--only", "staging")
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert ws.status(JOB)["result"] == "Invalid"
+    web = ws.status("staging/web")
+    assert "unexpected error" not in web["message"], web
+    assert web["result"] == "OutOfSync" and JOB in web["message"], web

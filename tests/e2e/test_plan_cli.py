@@ -76,7 +76,7 @@ def test_empty_aws_plans_every_service_as_new(repo: Path, aws_env: dict[str, str
         assert f"{key}: create (the service does not exist yet)" in lines
     # A run-task job whose family has no revision yet is to run.
     assert "staging/migrate: run (the job's task definition changed)" in lines
-    assert lines[-1] == "Summary: 6 create, 0 update, 0 replace, 2 run, 0 in sync, 0 invalid"
+    assert lines[-1] == "Summary: 7 create, 0 update, 0 replace, 2 run, 0 in sync, 0 invalid"
 
 
 def test_a_deployed_service_is_in_sync_and_a_change_shows(
@@ -110,7 +110,7 @@ def test_json_format_parses(repo: Path, aws_env: dict[str, str]) -> None:
     actions = {s["key"]: s["action"] for s in document["services"]}
     assert actions["staging/web"] == "in-sync"
     assert actions["production/web"] == "create"
-    assert document["summary"]["total"] == len(document["services"]) == 8
+    assert document["summary"]["total"] == len(document["services"]) == 9
 
 
 def test_markdown_format_has_the_table(repo: Path, aws_env: dict[str, str]) -> None:

@@ -291,12 +291,12 @@ def test_health_readiness_and_metrics_after_passes(
         "the broken image is rolled back",
         lambda: status_is(workspace, "staging/web", commit=bad, results=("RolledBack",)),
     )
-    controller.wait_for_line("failed: staging/web")
+    controller.wait_for_line("rollout failed: staging/web")
     code, text = controller.get("/metrics")
     assert code == 200
 
-    assert (metric(text, "ecs_gitops_passes_total", result="ok") or 0) >= 1
-    assert metric(text, "ecs_gitops_passes_total", result="failed") == 1
+    # the passes only started the rollouts: how those ended is counted in deploys below
+    assert (metric(text, "ecs_gitops_passes_total", result="ok") or 0) >= 2
     assert (metric(text, "ecs_gitops_pass_duration_seconds_count") or 0) >= 2
     assert metric(text, "ecs_gitops_last_pass_timestamp_seconds")
     sync = {

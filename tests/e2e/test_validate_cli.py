@@ -25,7 +25,7 @@ def test_examples_are_clean() -> None:
     done = validate(ROOT / "examples")
     assert (done.returncode, done.stdout, done.stderr) == (
         0,
-        "2 environments, 8 services: no problems\n",
+        "2 environments, 9 services: no problems\n",
         "",
     )
 
@@ -110,7 +110,7 @@ def test_what_ecs_would_refuse_at_apply_time(tmp_path: Path) -> None:
         "'checkout'. At least one of 'memory' or 'memoryReservation' must be specified.\": set "
         "one of them, or the task-level memory",
     ]
-    assert done.stderr == "2 environments, 8 services: 2 problems (2 invalid services)\n"
+    assert done.stderr == "2 environments, 9 services: 2 problems (2 invalid services)\n"
 
 
 def test_a_pasted_describe_task_definition_response(tmp_path: Path) -> None:

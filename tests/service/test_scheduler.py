@@ -10,11 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from prometheus_client import generate_latest
 
-from controller.localaws import LocalAws, SimulationOptions
+from controller.localaws import LocalAws
 from controller.reconcile import PassOptions
 from controller.service.metrics import ControllerMetrics
 from controller.service.scheduler import MeasuredRepository, PassScheduler
@@ -54,22 +53,31 @@ def sample(metrics: ControllerMetrics, line_start: str) -> float:
 def test_requests_during_a_pass_become_exactly_one_more_pass(
     workspace: Workspace, local_aws: LocalAws, schedulers: list[PassScheduler]
 ) -> None:
-    # slow tasks: the first pass (creating three services) is still running while we ask
-    local_aws.options = SimulationOptions(task_start_seconds=1.5)
     metrics = ControllerMetrics()
-    passes = scheduler_for(str(workspace.remote), str(workspace.workdir), metrics)
+    asked: list[bool] = []
+    holder: list[PassScheduler] = []
+
+    class Repository(MeasuredRepository):
+        def pull(self) -> str:
+            # five pushes arrive while the first pass is under way
+            if not asked:
+                assert holder[0].busy
+                asked.extend(holder[0].request(f"push {n}") for n in range(5))
+            return super().pull()
+
+    repo = Repository(metrics=metrics, url=str(workspace.remote), workdir=str(workspace.workdir))
+    passes = PassScheduler(
+        repo=repo,
+        options=PassOptions(poll_seconds=0.1, report=lambda line: None),
+        metrics=metrics,
+        interval=600,
+    )
+    holder.append(passes)
     schedulers.append(passes)
     passes.start()
-    ecs = boto3.client("ecs", region_name="us-east-1")
-    wait_until(
-        "the first pass is rolling out",
-        lambda: bool(ecs.list_services(cluster="staging")["serviceArns"]),
-    )
-    assert passes.busy
-    for n in range(5):
-        assert passes.request(f"push {n}")
 
-    wait_until("both passes ended", lambda: passes.passes >= 2 and not passes.busy)
+    wait_until("both passes ended", lambda: passes.passes >= 2 and passes.settled)
+    assert asked == [True] * 5
     assert passes.passes == 2
     assert sample(metrics, 'ecs_gitops_passes_total{result="ok"}') == 2
     assert passes.readiness()[0] is True
@@ -82,7 +90,7 @@ def test_the_controllers_own_status_commit_asks_for_no_pass(
     schedulers.append(passes)
     config = workspace.remote_head()
     passes.start()
-    wait_until("the first pass", lambda: passes.passes == 1 and not passes.busy)
+    wait_until("the first pass", lambda: passes.passes == 1 and passes.settled)
     status_commit = workspace.remote_head()
     assert status_commit != config
     assert passes.request("our status push", commit=status_commit) is False
@@ -128,7 +136,7 @@ def test_a_push_between_full_passes_looks_only_at_the_services_it_touched(
     passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=600)
     schedulers.append(passes)
     passes.start()
-    wait_until("the first (full) pass", lambda: passes.passes == 1 and not passes.busy)
+    wait_until("the first (full) pass", lambda: passes.passes == 1 and passes.settled)
 
     def services_reported() -> list[str]:
         return sorted(line.split(":", 1)[0] for line in lines if not line.startswith(" "))
@@ -140,5 +148,5 @@ def test_a_push_between_full_passes_looks_only_at_the_services_it_touched(
     workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
     pushed = workspace.commit_and_push("web: nginx 1.27")
     assert passes.request("push", commit=pushed)
-    wait_until("the pass after the push", lambda: passes.passes == 2 and not passes.busy)
+    wait_until("the pass after the push", lambda: passes.passes == 2 and passes.settled)
     assert services_reported() == ["staging/web"]

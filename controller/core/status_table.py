@@ -1,0 +1,281 @@
+"""The table ``ecs-gitops status`` prints: one row per service, what needs attention first.
+
+Rows are plain values built by the command from the status files, the config repository and,
+with ``--live``, ECS; this module sorts them and formats them as text (columns cut to the
+terminal's width, ANSI colours only when asked), markdown or JSON.
+
+Purely computational: the clock (``now``), the width and whether to colour come in as arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from controller.core.outcome import Result
+
+NO_STATUS = "NoStatus"
+"""The result column of a service in git that has no status file yet (never synced)."""
+
+# What needs attention first: failures, then what cannot be known, then work under way (a
+# deployment waiting for an approval before one that moves on its own), then what differs.
+_ORDER = {
+    str(Result.FAILED): 0,
+    str(Result.ROLLED_BACK): 1,
+    str(Result.INVALID): 2,
+    str(Result.UNKNOWN): 3,
+    "paused": 4,
+    str(Result.PROGRESSING): 5,
+    str(Result.OUT_OF_SYNC): 6,
+    NO_STATUS: 7,
+    str(Result.SYNCED): 8,
+}
+_FAILING = {str(Result.FAILED), str(Result.ROLLED_BACK), str(Result.INVALID)}
+_COLOURS = {
+    str(Result.FAILED): "31",  # red
+    str(Result.ROLLED_BACK): "31",
+    str(Result.INVALID): "31",
+    str(Result.UNKNOWN): "35",  # magenta
+    str(Result.PROGRESSING): "36",  # cyan
+    str(Result.OUT_OF_SYNC): "33",  # yellow
+    NO_STATUS: "33",
+    str(Result.SYNCED): "32",  # green
+}
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    """What ECS says right now (``--live``)."""
+
+    running: int | None = None
+    desired: int | None = None
+    # the deployment in flight: rolloutState, or for strategy ecs the service deployment's
+    # status and lifecycle stage; "absent" when the service does not exist
+    deployment: str = ""
+    error: str = ""  # why ECS could not be read for this service
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    env: str
+    service: str
+    result: str  # a Result's value, or NO_STATUS
+    message: str = ""
+    phase: str | None = None
+    commit: str | None = None  # the full sha the status is about
+    image: str | None = None  # the image git asks for
+    updated_at: str | None = None  # RFC 3339, from the status file
+    live: LiveCounts | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.env}/{self.service}"
+
+    @property
+    def needs_attention(self) -> bool:
+        """Failed, RolledBack or Invalid: what makes ``status`` exit 1."""
+        return self.result in _FAILING
+
+
+def sort_rows(rows: Sequence[StatusRow]) -> list[StatusRow]:
+    """What needs attention first, then by environment and service."""
+
+    def rank(row: StatusRow) -> tuple[int, str, str]:
+        kind = (
+            "paused"
+            if row.result == str(Result.PROGRESSING) and row.phase == "paused"
+            else row.result
+        )
+        return (_ORDER.get(kind, len(_ORDER)), row.env, row.service)
+
+    return sorted(rows, key=rank)
+
+
+def image_tag(image: str | None) -> str | None:
+    """The tag of an image reference (``nginx:1.27`` -> ``1.27``), or a short digest."""
+    if not image:
+        return None
+    if "@" in image:
+        digest = image.rsplit("@", 1)[1]
+        algorithm, _, value = digest.partition(":")
+        return f"{algorithm}:{value[:12]}" if value else digest
+    last = image.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else "latest"
+
+
+def age(updated_at: str | None, *, now: datetime) -> str:
+    """How long ago, in the largest whole unit: ``45s``, ``12m``, ``3h``, ``9d``."""
+    seconds = age_seconds(updated_at, now=now)
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def age_seconds(updated_at: str | None, *, now: datetime) -> int | None:
+    if not updated_at:
+        return None
+    try:
+        then = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if then.tzinfo is None or now.tzinfo is None:
+        return None
+    return max(0, int((now - then).total_seconds()))
+
+
+def exit_code(rows: Sequence[StatusRow]) -> int:
+    """1 when any service is Failed, RolledBack or Invalid (a CI job gates on it), else 0."""
+    return 1 if any(row.needs_attention for row in rows) else 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cells(row: StatusRow, *, now: datetime, live: bool) -> list[str]:
+    cells = [
+        row.env,
+        row.service,
+        row.result,
+        row.phase or "-",
+        (row.commit or "")[:7] or "-",
+        image_tag(row.image) or "-",
+        age(row.updated_at, now=now),
+    ]
+    if live:
+        counts = row.live or LiveCounts()
+        if counts.error:
+            cells += ["?", "unreadable"]
+        else:
+            shown = (
+                f"{counts.running}/{counts.desired}"
+                if counts.running is not None and counts.desired is not None
+                else "-"
+            )
+            cells += [shown, counts.deployment or "-"]
+    return cells
+
+
+def _message(row: StatusRow) -> str:
+    text = row.message
+    if row.live is not None and row.live.error:
+        text = f"{text} (live: {row.live.error})" if text else f"live: {row.live.error}"
+    return _one_line(text)
+
+
+def format_text(
+    rows: Sequence[StatusRow],
+    *,
+    now: datetime,
+    width: int | None = None,
+    colour: bool = False,
+    live: bool = False,
+) -> str:
+    """An aligned table; each line cut to ``width`` characters (the message gives way first)."""
+    header = ["ENV", "SERVICE", "RESULT", "PHASE", "COMMIT", "IMAGE", "AGE"]
+    if live:
+        header += ["RUNNING", "DEPLOYMENT"]
+    header.append("MESSAGE")
+    table = [[*_cells(row, now=now, live=live), _message(row)] for row in sort_rows(rows)]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header) - 1)]
+    lines = []
+    for index, line in enumerate([header, *table]):
+        fixed = "  ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=False))
+        text = f"{fixed}  {line[-1]}".rstrip()
+        if width is not None and len(text) > width:
+            text = text[: max(width - 1, 0)] + "…"
+        if colour and index > 0:
+            text = _coloured(text, result=line[2], start=sum(widths[:2]) + 4)
+        lines.append(text)
+    lines.append(summary(rows))
+    return "\n".join(lines) + "\n"
+
+
+def _coloured(text: str, *, result: str, start: int) -> str:
+    """The line with its result cell coloured (the cell starts at ``start``)."""
+    code = _COLOURS.get(result)
+    end = start + len(result)
+    if code is None or text[start:end] != result:
+        return text
+    return f"{text[:start]}\x1b[{code}m{result}\x1b[0m{text[end:]}"
+
+
+def summary(rows: Sequence[StatusRow]) -> str:
+    """``3 services: 1 RolledBack, 2 Synced`` in the table's order of attention."""
+    counts = counts_of(rows)
+    noun = "service" if len(rows) == 1 else "services"
+    parts = ", ".join(f"{n} {result}" for result, n in counts.items())
+    return f"{len(rows)} {noun}: {parts}" if parts else f"0 {noun}"
+
+
+def format_markdown(rows: Sequence[StatusRow], *, now: datetime, live: bool = False) -> str:
+    header = ["Env", "Service", "Result", "Phase", "Commit", "Image", "Age"]
+    if live:
+        header += ["Running", "Deployment"]
+    header.append("Message")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in sort_rows(rows):
+        cells = [*_cells(row, now=now, live=live), _message(row)]
+        cells[2] = f"**{cells[2]}**" if row.needs_attention else cells[2]
+        lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines) + f"\n\n{summary(rows)}\n"
+
+
+def _markdown_cell(text: str) -> str:
+    # a pipe would end the cell, and HTML in a message must stay text in a rendered comment
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("`", "\\`")
+    )
+
+
+def as_json(rows: Sequence[StatusRow], *, now: datetime) -> dict[str, Any]:
+    """The rows as one JSON document: ``services`` in the table's order, ``summary`` counts."""
+    services = []
+    for row in sort_rows(rows):
+        entry: dict[str, Any] = {
+            "env": row.env,
+            "service": row.service,
+            "result": row.result,
+            "phase": row.phase,
+            "commit": row.commit,
+            "image": row.image,
+            "imageTag": image_tag(row.image),
+            "updatedAt": row.updated_at,
+            "ageSeconds": age_seconds(row.updated_at, now=now),
+            "message": row.message,
+        }
+        if row.live is not None:
+            entry["live"] = {
+                "running": row.live.running,
+                "desired": row.live.desired,
+                "deployment": row.live.deployment or None,
+                **({"error": row.live.error} if row.live.error else {}),
+            }
+        services.append(entry)
+    return {
+        "services": services,
+        "summary": counts_of(rows),
+        "needsAttention": any(row.needs_attention for row in rows),
+    }
+
+
+def format_json(rows: Sequence[StatusRow], *, now: datetime) -> str:
+    return json.dumps(as_json(rows, now=now), indent=2) + "\n"
+
+
+def counts_of(rows: Sequence[StatusRow]) -> dict[str, int]:
+    """How many services have each result, in the table's order of attention."""
+    counts: dict[str, int] = {}
+    for row in sort_rows(rows):
+        counts[row.result] = counts.get(row.result, 0) + 1
+    return counts
