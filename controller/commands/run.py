@@ -25,6 +25,8 @@ from controller.service.http import Endpoints, HttpServer, parse_listen
 from controller.service.logs import Redactor, configure
 from controller.service.metrics import ControllerMetrics
 from controller.service.scheduler import MeasuredRepository, PassScheduler
+from controller.service.status_page import page_title
+from controller.service.status_snapshot import StatusSnapshot
 from controller.service.watch import RepositoryWatch, local_git_dir
 from controller.service.webhook import Verdict
 from controller.source.workdir_lock import WorkdirLock
@@ -82,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         allow=allow_list_from(args),
     )
     passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=args.interval)
+    # the status page's rows, read again after each pass and each status commit
+    snapshot = StatusSnapshot(repo, only=args.only)
+    passes.status_changed = snapshot.stale
 
     def on_push(verdict: Verdict) -> None:
         passes.request("webhook push", commit=verdict.after)
@@ -95,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             on_push=on_push,
             branch=args.branch,
             webhook_secret=secret,
+            status=lambda: snapshot.current,
+            title=page_title(repo.url, args.branch),
         ),
     )
 
@@ -113,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    snapshot.start()
     server.start()
     log.info(
         "ecs-gitops run: %s branch %s every %gs; listening on http://%s",
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     watch_stop.set()
     clean = passes.stop(timeout=args.grace_period)
     server.stop()
+    snapshot.stop()
     if watch is not None:
         watch.join(timeout=2.0)
     if not clean:

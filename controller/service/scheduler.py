@@ -104,6 +104,8 @@ class PassScheduler:
         )
         if isinstance(repo, MeasuredRepository):
             repo.on_commit = self._own_commit
+        # told after each pass and each status commit (the status page reads status again)
+        self.status_changed: Callable[[], None] = lambda: None
         self._running = False
         self._wanted = False
         # commits pushed while a pass ran; our own status commits among them need no pass
@@ -186,6 +188,7 @@ class PassScheduler:
     def _own_commit(self, sha: str) -> None:
         with self._lock:
             self._own = [*self._own, sha][-_OWN_COMMITS:]
+        self.status_changed()
 
     def _revisit(self, keys: set[str]) -> None:
         with self._lock:
@@ -279,3 +282,4 @@ class PassScheduler:
             self._passes += 1
         line = f"{report.summary()} (finished in {seconds:.1f}s)"
         log.log(logging.WARNING if report.failed else logging.INFO, line)
+        self.status_changed()
