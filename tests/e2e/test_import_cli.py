@@ -8,7 +8,6 @@ registering a task definition revision or starting a deployment.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -315,4 +314,3 @@ def test_usage_errors_exit_2(adopted: Workspace) -> None:
     assert neither.returncode == 2
     both = run_cli("import", str(adopted.clone), "--env", "staging", "--all", "--service", "web")
     assert both.returncode == 2
-    shutil.rmtree(adopted.clone / "staging")
