@@ -392,7 +392,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("text", "json"),
         default="text",
-        help="one line per event: text for people, json for log shippers (default text)",
+        help="one line per event: text for people, json for log shippers, each line with "
+        "event, and where they apply env, service, commit, result, phase, strategy and "
+        "durationSeconds (default text)",
+    )
+    p.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="post every rollout event (rolled-back, failed, synced, drift, paused) to URL as "
+        "one JSON message, in Slack's format for a Slack incoming webhook (repeatable; "
+        "environment.yaml notify: adds URLs per environment). Delivery is retried and never "
+        "holds a rollout up",
+    )
+    p.add_argument(
+        "--github-token-file",
+        metavar="FILE",
+        help="file holding a GitHub token: each rollout sets the commit status "
+        "ecs-gitops/ENV/SERVICE on its config commit (pending, success, failure) when the "
+        "repository is on GitHub",
+    )
+    p.add_argument(
+        "--github-api-url",
+        default="https://api.github.com",
+        metavar="URL",
+        help="GitHub's API, for GitHub Enterprise (default https://api.github.com)",
+    )
+    p.add_argument(
+        "--github-repository",
+        metavar="ORG/REPO",
+        help="the GitHub repository of the commit statuses (default: read from --repo)",
     )
     p.add_argument(
         "--grace-period",
