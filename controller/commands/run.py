@@ -22,7 +22,7 @@ from types import FrameType
 from controller.commands.sync import allow_list_from
 from controller.errors import EcsGitopsError
 from controller.reconcile import PassOptions, RolloutStart, ServiceResult
-from controller.service.events import RolloutContext, of_service
+from controller.service.events import RolloutsUnderWay, of_service
 from controller.service.http import Endpoints, HttpServer, parse_listen
 from controller.service.logs import Redactor, configure, event
 from controller.service.metrics import ControllerMetrics
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     redact = Redactor.from_environment()
     if secret is not None:
         redact.add(secret.decode("utf-8", "replace"))
-    under_way = RolloutContext()
+    under_way = RolloutsUnderWay()
     log = configure(fmt=args.log_format, redact=redact, context=under_way)
 
     metrics = ControllerMetrics()

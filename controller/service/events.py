@@ -4,7 +4,7 @@ The pass and the rollouts report plain lines (``  staging/web: ECS: ...``, summa
 ``staging/web: Synced (update, 1.2s) message``); their shapes are well known and parsed here,
 in one place, into a ``LogEvent``, so that ``--log-format json`` carries ``event``, ``env``,
 ``service``, ``result``... while the text lines stay exactly as they are. What a line cannot
-say (the config commit and the strategy of a rollout under way) comes from ``RolloutContext``,
+say (the config commit and the strategy of a rollout under way) comes from ``RolloutsUnderWay``,
 which ``run`` fills when a rollout starts. Purely computational (a lock, no I/O).
 """
 
@@ -110,7 +110,7 @@ class _UnderWay:
     phase: str | None
 
 
-class RolloutContext:
+class RolloutsUnderWay:
     """The rollouts under way as the log knows them: a line about such a service gets its
     config commit and strategy. Thread-safe; bounded by the number of services."""
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from controller.core.secrets import MASK, looks_secret_name, mask_document, mask_text
-from controller.service.events import LogEvent, RolloutContext
+from controller.service.events import LogEvent, RolloutsUnderWay
 
 LOGGER_NAME = "ecs-gitops"
 
@@ -128,9 +128,9 @@ class JsonFormatter(_Formatter):
     """One JSON object per line: ``time``, ``level``, ``message``, the event's fields (given
     with ``event``, else read from the message's shape) and the extra fields."""
 
-    def __init__(self, redact: Redactor, context: RolloutContext | None = None) -> None:
+    def __init__(self, redact: Redactor, context: RolloutsUnderWay | None = None) -> None:
         super().__init__(redact)
-        self.context = context or RolloutContext()
+        self.context = context or RolloutsUnderWay()
 
     def format(self, record: logging.LogRecord) -> str:
         message = self._text_of(record)
@@ -171,7 +171,7 @@ def configure(
     fmt: str,
     redact: Redactor,
     stream: TextIO | None = None,
-    context: RolloutContext | None = None,
+    context: RolloutsUnderWay | None = None,
 ) -> logging.Logger:
     """Send the controller's log (and its libraries' warnings) to ``stream`` in ``fmt``;
     ``context`` names the rollouts under way, whose lines then carry commit and strategy."""

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from controller.service.events import LogEvent, RolloutContext, classify
+from controller.service.events import LogEvent, RolloutsUnderWay, classify
 from controller.service.logs import Redactor, configure, event
 
 
@@ -75,7 +75,7 @@ def test_well_known_lines_become_events(line: str, fields: dict[str, object]) ->
 
 
 def test_a_rollout_under_way_lends_its_lines_commit_and_strategy() -> None:
-    context = RolloutContext()
+    context = RolloutsUnderWay()
     context.started("staging/web", commit="c0ffee" * 6, strategy="rolling", phase="deploy")
 
     ecs = context.classify("staging/web: ECS: (service web) has started 1 tasks")
