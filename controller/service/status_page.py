@@ -29,7 +29,6 @@ EVENTS_SHOWN = 5
 EVENT_CHARACTERS = 300
 
 _COLUMNS = ("Env", "Service", "Result", "Phase", "Commit", "Image", "Age", "Message", "Events")
-_ATTENTION = ("Failed", "RolledBack", "Invalid")
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1f2328;background:#fff}
