@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit install clean
+.PHONY: demo test lint unit install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
-unit: $(STAMP)
+# The status page's test drives a real headless Chromium. On Debian (apt-get), the
+# distribution's chromium and chromium-driver are installed when they are not on PATH;
+# elsewhere, or when the install fails, nothing happens here and that test says what to do.
+browser:
+	@if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1 \
+	    && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing chromium and chromium-driver for the status page test"; \
+	  { $$sudo apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium chromium-driver; } \
+	  || echo "could not install chromium; the status page test will fail and say why"; \
+	fi
+
+unit: $(STAMP) browser
 	$(BIN)/pytest -q -n 2 tests
 
 test: lint unit

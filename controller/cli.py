@@ -202,6 +202,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(module="approve")
 
     p = sub.add_parser(
+        "import",
+        help="adopt running ECS services: write their service folders from live ECS",
+        description="Write PATH/ENV/SERVICE/ for each service, from what ECS runs in ENV's "
+        "cluster (region and role from ENV/environment.yaml): task-definition.yaml, "
+        "service.yaml, scalable-target.yaml and scaling-policy.yaml when the service has them, "
+        "and deploy.yaml (strategy rolling, or ecs for ECS's own BLUE_GREEN, LINEAR and CANARY; "
+        "the first essential container's image as `image`, ${image} in its place). Read-only "
+        "fields and the values ECS filled in by default are left out, secrets stay valueFrom "
+        "references. Right after an import, validate is clean, plan shows the services in sync "
+        "and sync adopts them without registering or updating anything. "
+        "Each imported service is tagged ecs-gitops.owner=ENV/SERVICE (TagResource), which makes "
+        "it the controller's to update and, with sync.prune, to delete when its folder goes. "
+        "Exit 0 when every service was imported, 1 when any was refused (one line each: a "
+        "folder that exists, a service not found, one the manifests cannot express), 2 on a "
+        "usage error.",
+    )
+    p.add_argument("path", metavar="PATH", help="root of the config repository checkout")
+    p.add_argument(
+        "--env", required=True, metavar="ENV", help="the environment folder to import into"
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--service",
+        action="append",
+        metavar="NAME",
+        help="an ECS service of ENV's cluster to import (repeat for more)",
+    )
+    which.add_argument("--all", action="store_true", help="import every service of ENV's cluster")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the manifests of service folders that already exist (other files stay)",
+    )
+    p.add_argument(
+        "--no-tag",
+        action="store_true",
+        help="do not tag the services with ecs-gitops.owner (no write to AWS)",
+    )
+    p.set_defaults(module="import_")
+
+    p = sub.add_parser(
+        "promote",
+        help="write the image FROM_ENV/SERVICE runs live into TO_ENV/SERVICE/deploy.yaml",
+        description="Read the image FROM_ENV/SERVICE runs live (the container deploy.yaml's "
+        "image stands for) and write it into TO_ENV/SERVICE/deploy.yaml, changing only its "
+        "image: line (comments and everything else stay byte for byte), then print the diff; "
+        "commit it and open a pull request as usual. With --by-digest the image is written as "
+        "repo@sha256:... from the running tasks' imageDigest. Refused (exit 1, one line) when "
+        "the image is not running healthily in FROM_ENV: the service's primary deployment is "
+        "not COMPLETED, fewer tasks run than desired, or the running tasks disagree on the "
+        "digest. Exit 2 on a usage error.",
+    )
+    p.add_argument(
+        "source", metavar="FROM_ENV/SERVICE", help="the service whose live image to copy"
+    )
+    p.add_argument("target", metavar="TO_ENV", help="the environment to write it into")
+    p.add_argument(
+        "--path", default=".", metavar="CHECKOUT", help="the config repository (default: .)"
+    )
+    p.add_argument(
+        "--by-digest",
+        action="store_true",
+        help="write repo@sha256:... (the running tasks' image digest) instead of the tag",
+    )
+    p.set_defaults(module="promote")
+
+    p = sub.add_parser(
         "plan",
         help="show, field by field, what the repository would change in live ECS",
         description="Render every service and compare it with live AWS. With --changed-since "
@@ -325,7 +392,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("text", "json"),
         default="text",
-        help="one line per event: text for people, json for log shippers (default text)",
+        help="one line per event: text for people, json for log shippers, each line with "
+        "event, and where they apply env, service, commit, result, phase, strategy and "
+        "durationSeconds (default text)",
+    )
+    p.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="post every rollout event (rolled-back, failed, synced, drift, paused) to URL as "
+        "one JSON message, in Slack's format for a Slack incoming webhook (repeatable; "
+        "environment.yaml notify: adds URLs per environment). Delivery is retried and never "
+        "holds a rollout up",
+    )
+    p.add_argument(
+        "--github-token-file",
+        metavar="FILE",
+        help="file holding a GitHub token: each rollout sets the commit status "
+        "ecs-gitops/ENV/SERVICE on its config commit (pending, success, failure) when the "
+        "repository is on GitHub",
+    )
+    p.add_argument(
+        "--github-api-url",
+        default="https://api.github.com",
+        metavar="URL",
+        help="GitHub's API, for GitHub Enterprise (default https://api.github.com)",
+    )
+    p.add_argument(
+        "--github-repository",
+        metavar="ORG/REPO",
+        help="the GitHub repository of the commit statuses (default: read from --repo)",
     )
     p.add_argument(
         "--grace-period",

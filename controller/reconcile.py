@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from controller.core.scope import touched_keys
 from controller.core.secrets import mask_text
 from controller.core.strategy_traits import Runs
 from controller.errors import ConfigError, EcsGitopsError
+from controller.leasing import LeaseGuard
 from controller.rollouts import Rollouts
 from controller.source.git_repo import ConfigRepository
 from controller.source.render_store import load_render_cache, render_cache_path, save_render_cache
@@ -93,6 +95,9 @@ class PassOptions:
     also: frozenset[str] = frozenset()
     # the status publisher of the working clone, shared by ``run``'s passes and rollouts
     publisher: StatusPublisher | None = None
+    # ``run --lease-table``: only the services whose lease this controller holds are looked
+    # at, and every acting step for one is fenced by that lease (None: no leases)
+    lease: LeaseGuard | None = None
     # ``run``: told on the rollout's thread as each rollout starts or resumes (log, notifications)
     rollout_started: Callable[[RolloutStart], None] | None = None
 
@@ -204,7 +209,14 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             f"--only {options.only}: no such environment or service at {head[:12]} "
             "(nor a removed one with a status file)"
         )
-    journal = Journal(options.journal_dir or repo.path.parent / f"{repo.path.name}.journal")
+    if options.lease is not None:
+        # the whole repository is shared out; this controller looks at what it holds
+        options.lease.offer(keys)
+        keys = [k for k in keys if options.lease.holds(k)]
+    journal = Journal(
+        options.journal_dir or repo.path.parent / f"{repo.path.name}.journal",
+        shared=options.lease.journal if options.lease is not None else None,
+    )
     # a rollout still running on its own thread is not one to resume
     under_way = {k: e for k, e in _rollouts_under_way(journal, tree).items() if k not in running}
     # what could not be read next to the clone is said, in the log and in the status
@@ -281,7 +293,8 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     started_futures: dict[str, Future[ServiceResult]] = {}
     # services settled without a rollout of their own (see below)
     quiet: dict[str, ServiceResult] = {}
-    claims = Claims(repo, now=lambda: datetime.now(UTC))
+    # with leases, the lease keeps other controllers off: no claim is pushed
+    claims = Claims(repo, now=lambda: datetime.now(UTC)) if options.lease is None else None
 
     def one(key: str) -> ServiceResult:
         started = time.monotonic()
@@ -835,6 +848,7 @@ def _roll_out(
     brought to a safe end (see ``Rollout.supersede``).
     """
     clients = clients_for(desired.env)
+    lease = options.lease
     known = tuple((r.digest, r.taskDefinitionArn) for r in previous.revisions) if previous else ()
     ctx = RolloutContext(
         desired=desired,
@@ -845,7 +859,8 @@ def _roll_out(
         known_revisions=known,
         poll_seconds=options.poll_seconds,
         report=report,
-        stop=options.stop,
+        # with leases, also set when this service's lease is lost or runs out
+        stop=options.stop if lease is None else lease.stop_for(desired.key, options.stop),
         checkpoint=lambda p: journal.record(
             JournalEntry(
                 key=desired.key,
@@ -874,8 +889,10 @@ def _roll_out(
                 options.rollout_started(start)
             except Exception:  # whoever listens never stops a rollout
                 log.exception("%s: telling that its rollout started", desired.key)
-        ctx.checkpoint(rollout.progress)  # before the first change
-        outcome = drive(rollout, ctx)
+        # with leases, every AWS write of the rollout is refused once its lease is not valid
+        with lease.acting(desired.key, clients) if lease is not None else nullcontext():
+            ctx.checkpoint(rollout.progress)  # before the first change
+            outcome = drive(rollout, ctx)
         if outcome.result != Result.PROGRESSING:
             journal.forget(desired.key)
         return outcome
@@ -945,6 +962,8 @@ def _prune(
     results: list[ServiceResult] = []
     for key, status in sorted(tree.statuses.items()):
         if key in state.services or key in state.invalid or key in running:
+            continue
+        if options.lease is not None and not options.lease.holds(key):
             continue
         if (
             options.only

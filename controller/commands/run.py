@@ -2,9 +2,10 @@
 
 Passes on an interval and soon after each push (watched on disk for a local repository,
 or received on ``POST /webhook``), HTTP health, readiness and metrics, one log line per
-event. On SIGTERM (or Ctrl-C) it takes no new work, lets rollouts reach a safe point,
-commits their status (Progressing when unfinished: the next start resumes them) and exits
-0, within ``--grace-period``. Does I/O: git, AWS, a listening socket, signals, the log.
+event (structured with ``--log-format json``), rollout events posted to ``--notify`` URLs and
+as GitHub commit statuses. On SIGTERM (or Ctrl-C) it takes no new work, lets rollouts reach
+a safe point, commits their status (Progressing when unfinished: the next start resumes
+them) and exits 0, within ``--grace-period``. Does I/O: git, AWS, a listening socket, signals, the log.
 """
 
 from __future__ import annotations
@@ -20,14 +21,25 @@ from types import FrameType
 
 from controller.commands.sync import allow_list_from
 from controller.errors import EcsGitopsError
-from controller.reconcile import PassOptions
+from controller.reconcile import PassOptions, RolloutStart, ServiceResult
+from controller.service.events import RolloutsUnderWay, of_service
 from controller.service.http import Endpoints, HttpServer, parse_listen
-from controller.service.logs import Redactor, configure
+from controller.service.logs import Redactor, configure, event
 from controller.service.metrics import ControllerMetrics
+from controller.service.notify import (
+    GitHubStatuses,
+    Notifier,
+    check_repository,
+    github_repository,
+    webhooks_from,
+)
 from controller.service.scheduler import MeasuredRepository, PassScheduler
+from controller.service.status_page import page_title
+from controller.service.status_snapshot import StatusSnapshot
 from controller.service.watch import RepositoryWatch, local_git_dir
 from controller.service.webhook import Verdict
 from controller.source.workdir_lock import WorkdirLock
+from controller.status.records import status_path
 
 # On ECS, secrets arrive as environment variables (the task definition's ``secrets``).
 WEBHOOK_SECRET_VARIABLE = "ECS_GITOPS_WEBHOOK_SECRET"
@@ -47,6 +59,60 @@ def _webhook_secret(path: str | None) -> bytes | None:
     return secret
 
 
+def _github_token(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise EcsGitopsError(f"read --github-token-file {path}: {why}") from e
+    if not token:
+        raise EcsGitopsError(f"read --github-token-file {path}: the file is empty")
+    return token
+
+
+def _notifier(
+    args: argparse.Namespace, *, redact: Redactor, metrics: ControllerMetrics, controller: str
+) -> Notifier:
+    """The notifier the flags ask for (one with nothing to tell when none is given)."""
+    for url in args.notify:
+        if not url.startswith(("https://", "http://")):
+            raise EcsGitopsError(f"--notify {url}: expected an http or https URL")
+        redact.add(url)  # a webhook URL is a secret (Slack's path is its key)
+    token = _github_token(args.github_token_file)
+    remote_repository = github_repository(args.repo)
+    repository = remote_repository
+    if args.github_repository:
+        try:
+            repository = check_repository(args.github_repository)
+        except ValueError as e:
+            raise EcsGitopsError(f"--github-repository: {e}") from e
+    github = None
+    if token is not None:
+        redact.add(token)
+        if repository is None:
+            raise EcsGitopsError(
+                f"--github-token-file: {args.repo} is no GitHub repository; "
+                "name it with --github-repository ORG/REPO"
+            )
+        github = GitHubStatuses(repository=repository, token=token, api_url=args.github_api_url)
+    status_branch = args.status_branch or args.branch
+
+    def status_url(key: str) -> str | None:
+        if remote_repository is None:
+            return None
+        return f"https://github.com/{remote_repository}/blob/{status_branch}/{status_path(key)}"
+
+    return Notifier(
+        webhooks=webhooks_from(args.notify),
+        github=github,
+        controller=controller,
+        status_url=status_url,
+        counted=metrics.observe_notification,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
     if args.interval <= 0:
@@ -56,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     redact = Redactor.from_environment()
     if secret is not None:
         redact.add(secret.decode("utf-8", "replace"))
-    log = configure(fmt=args.log_format, redact=redact)
+    under_way = RolloutsUnderWay()
+    log = configure(fmt=args.log_format, redact=redact, context=under_way)
 
     metrics = ControllerMetrics()
     repo = MeasuredRepository(
@@ -71,8 +138,36 @@ def run(args: argparse.Namespace) -> int:
     # held until the process ends: one controller per working clone (a second fails at once)
     WorkdirLock(repo.path).acquire()
 
+    notifier = _notifier(args, redact=redact, metrics=metrics, controller=repo.identity)
+
     def report(line: str) -> None:
         log.info(line.strip())
+
+    def rollout_started(start: RolloutStart) -> None:
+        key = start.desired.key
+        under_way.started(key, commit=start.commit, strategy=start.strategy, phase=start.phase)
+        log.info(
+            "rollout %s: %s at %s (%s%s)",
+            "resumed" if start.resumed else "started",
+            key,
+            start.commit[:12],
+            start.strategy,
+            f", phase {start.phase}" if start.phase else "",
+            extra=event(
+                of_service(
+                    "rollout-started",
+                    key,
+                    commit=start.commit,
+                    strategy=start.strategy,
+                    phase=start.phase,
+                )
+            ),
+        )
+        notifier.rollout_started(start)
+
+    def rollout_ended(result: ServiceResult) -> None:
+        under_way.ended(result.key)
+        notifier.rollout_ended(result)
 
     options = PassOptions(
         only=args.only,
@@ -80,8 +175,18 @@ def run(args: argparse.Namespace) -> int:
         parallel=args.parallel,
         report=report,
         allow=allow_list_from(args),
+        rollout_started=rollout_started,
     )
-    passes = PassScheduler(repo=repo, options=options, metrics=metrics, interval=args.interval)
+    passes = PassScheduler(
+        repo=repo,
+        options=options,
+        metrics=metrics,
+        interval=args.interval,
+        on_rollout_ended=rollout_ended,
+    )
+    # the status page's rows, read again after each pass and each status commit
+    snapshot = StatusSnapshot(repo, only=args.only)
+    passes.status_changed = snapshot.stale
 
     def on_push(verdict: Verdict) -> None:
         passes.request("webhook push", commit=verdict.after)
@@ -95,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
             on_push=on_push,
             branch=args.branch,
             webhook_secret=secret,
+            status=lambda: snapshot.current,
+            title=page_title(repo.url, args.branch),
         ),
     )
 
@@ -113,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    snapshot.start()
     server.start()
     log.info(
         "ecs-gitops run: %s branch %s every %gs; listening on http://%s",
@@ -148,7 +256,10 @@ def run(args: argparse.Namespace) -> int:
     log.info("stopping: no new passes; rollouts under way pause at their next safe point")
     watch_stop.set()
     clean = passes.stop(timeout=args.grace_period)
+    # what waits to be told goes out for a moment; it never holds the exit up for long
+    notifier.close(timeout=2.0)
     server.stop()
+    snapshot.stop()
     if watch is not None:
         watch.join(timeout=2.0)
     if not clean:

@@ -57,6 +57,18 @@ class SyncPolicy:
     prune: bool = False
 
 
+# The rollout events a ``notify`` rule can ask for; all of them when it names none.
+NOTIFY_EVENTS = ("rolled-back", "failed", "synced", "drift", "paused")
+
+
+@dataclass(frozen=True)
+class NotifyRule:
+    """One ``notify`` entry of environment.yaml: a URL and the events posted to it."""
+
+    url: str
+    on: tuple[str, ...] = NOTIFY_EVENTS
+
+
 @dataclass(frozen=True)
 class Environment:
     """One top-level folder holding environment.yaml."""
@@ -69,6 +81,8 @@ class Environment:
     sync: SyncPolicy = SyncPolicy()
     # ``allowedAccounts``: the only accounts this environment may deploy to (None: not pinned)
     allowed_accounts: tuple[str, ...] | None = None
+    # ``notify``: where ``run`` posts this environment's rollout events
+    notify: tuple[NotifyRule, ...] = ()
 
 
 @dataclass(frozen=True)

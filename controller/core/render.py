@@ -19,10 +19,12 @@ from controller.core import ecs_rules, schemas
 from controller.core.documents import Document, Path, format_path, strip_nulls
 from controller.core.expressions import TARGET_GROUP_ARN, Scope, resolve
 from controller.core.model import (
+    NOTIFY_EVENTS,
     DeploySpec,
     DesiredService,
     Environment,
     JsonDict,
+    NotifyRule,
     Problem,
     Strategy,
     SyncPolicy,
@@ -82,6 +84,7 @@ def render_environment(name: str, doc: Document | None) -> RenderedEnvironment:
             prune=sync.get("prune") is True,
         ),
         allowed_accounts=_accounts(data.get("allowedAccounts")),
+        notify=_notify(data.get("notify")),
     )
     return RenderedEnvironment(
         environment, tuple(problems), variables_known=isinstance(value, dict)
@@ -90,6 +93,23 @@ def render_environment(name: str, doc: Document | None) -> RenderedEnvironment:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _notify(value: Any) -> tuple[NotifyRule, ...]:
+    """``notify`` as written; entries of a wrong shape are left out (the schema reports them)."""
+    if not isinstance(value, list):
+        return ()
+    rules = []
+    for entry in value:
+        url = entry.get("url") if isinstance(entry, dict) else None
+        if not isinstance(url, str) or not url:
+            continue
+        on = entry.get("on")
+        if isinstance(on, list) and on:
+            rules.append(NotifyRule(url, tuple(e for e in on if e in NOTIFY_EVENTS)))
+        else:
+            rules.append(NotifyRule(url))
+    return tuple(rules)
 
 
 def _accounts(value: Any) -> tuple[str, ...] | None:

@@ -90,6 +90,7 @@ from controller.localaws.service_deployments import (
     RevisionCounts,
     ServiceDeployment,
     ServiceDeployments,
+    image_digest,
 )
 
 # What CreateService fills in when a field is not given, as real ECS does.
@@ -482,6 +483,8 @@ class EcsSimulation:
             task.health_status = "UNKNOWN"
             for c in task.containers:
                 c["lastStatus"] = "RUNNING"
+                # the image was pulled: ECS records what the reference resolved to
+                c["imageDigest"] = image_digest(c.get("image"))
             self._register_targets(x)
             # A job or a failing image runs as long as it took to start, then its essential
             # container exits.

@@ -8,7 +8,6 @@ them with its other handlers. I/O only on moto's in-memory backends.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from controller.localaws import native_rollout
+from controller.localaws.service_deployments import image_digest
 
 if TYPE_CHECKING:
     from controller.localaws.ecs_simulation import EcsSimulation
@@ -42,13 +42,12 @@ def revision_members(
         "loadBalancers": list(service.load_balancers or []),
         "serviceRegistries": list(service.service_registries or []),
         "networkConfiguration": service.network_configuration or None,
-        # ECS resolves each image to a digest when the revision is created; local-aws has no
-        # registry, so the digest is derived from the reference (stable for the same reference)
+        # ECS resolves each image to a digest when the revision is created
         "containerImages": [
             {
                 "containerName": c.get("name"),
                 "image": c.get("image"),
-                "imageDigest": "sha256:" + hashlib.sha256(str(c.get("image")).encode()).hexdigest(),
+                "imageDigest": image_digest(c.get("image")),
             }
             for c in task_definition.container_definitions
         ],

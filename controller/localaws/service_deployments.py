@@ -15,6 +15,7 @@ back to; a newer deployment supersedes an unfinished one, which is STOPPED.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -73,6 +74,15 @@ class HookRun:
             "timeoutAction": self.timeout_action,
         }
         return {k: v for k, v in answer.items() if v is not None}
+
+
+def image_digest(image: object) -> str:
+    """The digest ECS resolves an image reference to; local-aws has no registry, so it is
+    derived from the reference (stable for the same reference, distinct for another)."""
+    text = str(image)
+    if "@sha256:" in text:
+        return text.split("@", 1)[1]
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def new_hook_id() -> str:

@@ -1,4 +1,5 @@
-"""The controller's HTTP endpoints: ``POST /webhook``, ``GET /healthz``, ``/readyz``, ``/metrics``.
+"""The controller's HTTP endpoints: ``POST /webhook``, ``GET /healthz``, ``/readyz``, ``/metrics``,
+and the read-only status page: ``GET /`` (HTML) and ``/api/status`` (its JSON).
 
 Served by waitress: one event loop reads requests (an idle or half-sent connection costs a
 socket, not a thread), a bounded pool of worker threads answers complete ones, and
@@ -14,8 +15,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -27,6 +29,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from controller.errors import EcsGitopsError
+from controller.service.status_page import CONTENT_SECURITY_POLICY, render_page
+from controller.service.status_snapshot import Snapshot
 from controller.service.webhook import MAX_BODY_BYTES, RecentDeliveries, Verdict, judge
 
 log = logging.getLogger("ecs-gitops")
@@ -49,6 +53,9 @@ class Endpoints:
     deliveries: RecentDeliveries = field(
         default_factory=lambda: RecentDeliveries(clock=time.monotonic)
     )
+    # the status page's rows as last read (``GET /``, ``/api/status``); None: no page
+    status: Callable[[], Snapshot] | None = None
+    title: str = "ecs-gitops"
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,19 @@ def _answer(
     *,
     content_type: str = "application/json",
     head: bool = False,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra]
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [] if head else [body]
+
+
+# the page and its JSON: never sniffed as another type, framed or given a referrer
+_SAFE_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
 
 
 def _json(
@@ -110,7 +126,7 @@ class _Application:
         path = environ.get("PATH_INFO", "")
         try:
             if method in ("GET", "HEAD"):
-                return self._get(path, start_response, head=method == "HEAD")
+                return self._get(path, environ, start_response, head=method == "HEAD")
             if method == "POST":
                 return self._post(path, environ, start_response)
             return _json(
@@ -130,8 +146,12 @@ class _Application:
             )
             return [body]
 
-    def _get(self, path: str, start_response: StartResponse, *, head: bool) -> list[bytes]:
+    def _get(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse, *, head: bool
+    ) -> list[bytes]:
         endpoints = self.endpoints
+        if path in ("/", "/api/status") and endpoints.status is not None:
+            return self._status(path, environ, start_response, head=head)
         if path == "/healthz":
             return _json(start_response, HTTPStatus.OK, {"status": "alive"}, head=head)
         if path == "/readyz":
@@ -145,6 +165,36 @@ class _Application:
             )
         return _json(
             start_response, HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {path}"}, head=head
+        )
+
+    def _status(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse, *, head: bool
+    ) -> list[bytes]:
+        """The status page or its JSON, rendered from the rows in memory (no git, no AWS)."""
+        assert self.endpoints.status is not None
+        snapshot = self.endpoints.status()
+        now = datetime.now(UTC)
+        if path == "/api/status":
+            # the page polls: an unchanged reading costs a 304 (it ages the rows itself)
+            extra = [("ETag", snapshot.tag), ("Cache-Control", "no-cache"), *_SAFE_HEADERS]
+            if environ.get("HTTP_IF_NONE_MATCH") == snapshot.tag:
+                start_response("304 Not Modified", extra)
+                return []
+            document = snapshot.document(now=now)
+            body = (json.dumps(document) + "\n").encode()
+            return _answer(start_response, HTTPStatus.OK, body, head=head, extra=extra)
+        page = render_page(snapshot.document(now=now), title=self.endpoints.title, now=now).encode()
+        return _answer(
+            start_response,
+            HTTPStatus.OK,
+            page,
+            content_type="text/html; charset=utf-8",
+            head=head,
+            extra=[
+                ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+                ("Cache-Control", "no-store"),
+                *_SAFE_HEADERS,
+            ],
         )
 
     def _post(

@@ -4,7 +4,10 @@ Masking happens in the formatter, so that no code path (our messages, AWS and gi
 texts, tracebacks, extra fields of any type) can print a secret: whatever
 ``controller.core.secrets`` masks by name or by shape, plus the values of this process's
 secret-looking environment variables and of any secret registered at start-up (the webhook
-secret). Does I/O: writes to the stream it is given.
+secret). In JSON every line also says which ``event`` it is and, where they apply, its
+``env``, ``service``, ``commit``, ``result``, ``phase``, ``strategy`` and ``durationSeconds``
+(``controller.service.events``); text lines carry none of those, they read as they always
+did. Does I/O: writes to the stream it is given.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from controller.core.secrets import MASK, looks_secret_name, mask_document, mask_text
+from controller.service.events import LogEvent, RolloutsUnderWay
 
 LOGGER_NAME = "ecs-gitops"
 
@@ -76,8 +80,16 @@ class Redactor:
         return value
 
 
+# The record attribute an explicit ``LogEvent`` travels in (see ``event``).
+_EVENT = "ecs_gitops_event"
 # LogRecord attributes that are not extra fields passed with ``extra=``.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", _EVENT}
+
+
+def event(logged: LogEvent) -> dict[str, Any]:
+    """``extra=`` for a log call whose event is known better than its message says:
+    ``log.info("...", extra=event(LogEvent("pass-started")))`` (JSON only; text is unchanged)."""
+    return {_EVENT: logged}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -113,13 +125,22 @@ class TextFormatter(_Formatter):
 
 
 class JsonFormatter(_Formatter):
-    """One JSON object per line: ``time``, ``level``, ``message`` and the extra fields."""
+    """One JSON object per line: ``time``, ``level``, ``message``, the event's fields (given
+    with ``event``, else read from the message's shape) and the extra fields."""
+
+    def __init__(self, redact: Redactor, context: RolloutsUnderWay | None = None) -> None:
+        super().__init__(redact)
+        self.context = context or RolloutsUnderWay()
 
     def format(self, record: logging.LogRecord) -> str:
+        message = self._text_of(record)
+        given = getattr(record, _EVENT, None)
+        logged = given if isinstance(given, LogEvent) else self.context.classify(message.strip())
         document: dict[str, Any] = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
-            "message": self._text_of(record),
+            "message": message,
+            **logged.fields(),
             **_fields(record),
         }
         # every field as it will be printed (objects as their str), then masked as a document:
@@ -145,9 +166,18 @@ class _QuietWhenGone(logging.StreamHandler):  # type: ignore[type-arg]
         super().handleError(record)
 
 
-def configure(*, fmt: str, redact: Redactor, stream: TextIO | None = None) -> logging.Logger:
-    """Send the controller's log (and its libraries' warnings) to ``stream`` in ``fmt``."""
-    formatter: logging.Formatter = JsonFormatter(redact) if fmt == "json" else TextFormatter(redact)
+def configure(
+    *,
+    fmt: str,
+    redact: Redactor,
+    stream: TextIO | None = None,
+    context: RolloutsUnderWay | None = None,
+) -> logging.Logger:
+    """Send the controller's log (and its libraries' warnings) to ``stream`` in ``fmt``;
+    ``context`` names the rollouts under way, whose lines then carry commit and strategy."""
+    formatter: logging.Formatter = (
+        JsonFormatter(redact, context) if fmt == "json" else TextFormatter(redact)
+    )
     handler = _QuietWhenGone(stream or sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()

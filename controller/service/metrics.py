@@ -124,9 +124,19 @@ class ControllerMetrics:
             "Failed fetches of the config repository.",
             registry=r,
         )
+        self.notifications = Counter(
+            f"{PREFIX}_notifications",
+            "Notifications by target (webhook, github) and result: sent, failed (after every "
+            "attempt, or refused), dropped (the delivery queue was full).",
+            ("target", "result"),
+            registry=r,
+        )
         r.register(_AwsCalls(calls))
         self._lock = threading.Lock()
         self._services: set[str] = set()
+
+    def observe_notification(self, target: str, result: str) -> None:
+        self.notifications.labels(target, result).inc()
 
     def observe_fetch(self, seconds: float, *, failed: bool) -> None:
         self.git_fetch_seconds.observe(seconds)

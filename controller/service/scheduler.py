@@ -30,6 +30,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from controller.errors import EcsGitopsError
 from controller.reconcile import PassOptions, PassReport, ServiceResult, run_pass
 from controller.rollouts import Rollouts
+from controller.service.events import LogEvent, of_service
+from controller.service.logs import event
 from controller.service.metrics import ControllerMetrics
 from controller.source.git_repo import ConfigRepository
 from controller.status.pending import PendingStatus
@@ -63,6 +65,12 @@ class MeasuredRepository(ConfigRepository):
         sha = super().commit_status(changes, message=message, recheck=recheck)
         if sha is not None:
             self.on_commit(sha)
+            log.info(
+                "status committed as %s (%d file(s))",
+                sha[:12],
+                len(changes),
+                extra=event(LogEvent("status-committed", commit=sha)),
+            )
         return sha
 
     def pull(self) -> str:
@@ -86,8 +94,10 @@ class PassScheduler:
         options: PassOptions,
         metrics: ControllerMetrics,
         interval: float,
+        on_rollout_ended: Callable[[ServiceResult], None] | None = None,
     ) -> None:
         self.repo = repo
+        self._on_rollout_ended = on_rollout_ended
         self.metrics = metrics
         self.interval = interval
         self._lock = threading.Lock()
@@ -104,6 +114,8 @@ class PassScheduler:
         )
         if isinstance(repo, MeasuredRepository):
             repo.on_commit = self._own_commit
+        # told after each pass and each status commit (the status page reads status again)
+        self.status_changed: Callable[[], None] = lambda: None
         self._running = False
         self._wanted = False
         # commits pushed while a pass ran; our own status commits among them need no pass
@@ -186,6 +198,7 @@ class PassScheduler:
     def _own_commit(self, sha: str) -> None:
         with self._lock:
             self._own = [*self._own, sha][-_OWN_COMMITS:]
+        self.status_changed()
 
     def _revisit(self, keys: set[str]) -> None:
         with self._lock:
@@ -195,7 +208,25 @@ class PassScheduler:
     def _rollout_ended(self, result: ServiceResult) -> None:
         self.metrics.observe_service(result)
         if result.failed_now:
-            log.warning("rollout failed: %s: %s", result.key, result.outcome.result)
+            log.warning(
+                "rollout failed: %s: %s",
+                result.key,
+                result.outcome.result,
+                extra=event(
+                    of_service(
+                        "rollout-failed",
+                        result.key,
+                        commit=result.commit,
+                        result=str(result.outcome.result),
+                        duration_seconds=round(result.seconds, 3),
+                    )
+                ),
+            )
+        if self._on_rollout_ended is not None:
+            try:
+                self._on_rollout_ended(result)
+            except Exception:  # whoever listens never fails a rollout
+                log.exception("%s: telling that its rollout ended", result.key)
 
     @property
     def busy(self) -> bool:
@@ -251,6 +282,8 @@ class PassScheduler:
         options = replace(self.options, since=self._last_head, touched_only=not full, also=also)
         if full:
             self._next_full = started + self.interval
+        what = "every service" if full else "what changed since the last pass"
+        log.info("pass started over %s", what, extra=event(LogEvent("pass-started")))
         try:
             report = run_pass(self.repo, options)
         except EcsGitopsError as e:
@@ -278,4 +311,11 @@ class PassScheduler:
             self._ready = (True, f"last pass over {report.commit[:12]} finished")
             self._passes += 1
         line = f"{report.summary()} (finished in {seconds:.1f}s)"
-        log.log(logging.WARNING if report.failed else logging.INFO, line)
+        finished = LogEvent(
+            "pass-finished",
+            commit=report.commit,
+            result="failed" if report.exit_code else "ok",
+            duration_seconds=round(seconds, 3),
+        )
+        log.log(logging.WARNING if report.failed else logging.INFO, line, extra=event(finished))
+        self.status_changed()

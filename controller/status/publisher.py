@@ -12,6 +12,9 @@ publisher of the working clone, which does three things:
   the next push, together with every other that arrived meanwhile: several rollouts ending
   within a second or two make one commit, not one each.
 - **Never a force-push**: the repository's ``commit_status`` rebases onto a moved branch.
+- **Fenced** (``run --lease-table``): each change goes through the ``StatusFence`` first,
+  which drops the files of units whose lease this controller no longer holds and names the
+  lease tokens of the rest in a trailer: a holder that lost a unit never publishes for it.
 
 Does I/O (git, a local file) through the repository it is given.
 """
@@ -31,10 +34,18 @@ class StatusRepository(Protocol):
     def commit_status(self, changes: Mapping[str, str | None], *, message: str) -> str | None: ...
 
 
+class StatusFence(Protocol):
+    def admit(self, changes: Mapping[str, str | None]) -> tuple[dict[str, str | None], list[str]]:
+        """The changes this controller may still publish (with its lease token written in
+        them), and the commit's trailer lines naming those tokens."""
+        ...
+
+
 @dataclass
 class _Batch:
     changes: dict[str, str | None] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    trailers: set[str] = field(default_factory=set)
     done: bool = False
     commit: str | None = None
     error: EcsGitopsError | None = None
@@ -43,9 +54,12 @@ class _Batch:
 class StatusPublisher:
     """Commits and pushes status changes, grouped, keeping what could not be pushed."""
 
-    def __init__(self, repo: StatusRepository, pending: PendingStatus) -> None:
+    def __init__(
+        self, repo: StatusRepository, pending: PendingStatus, *, fence: StatusFence | None = None
+    ) -> None:
         self._repo = repo
         self._pending = pending
+        self.fence = fence
         self._lock = threading.Condition()
         self._next = _Batch()
         self._pushing = False
@@ -57,10 +71,16 @@ class StatusPublisher:
         ``GitError`` when the push failed; the changes are then kept and go out with the next
         publish, so the caller only has to say so.
         """
+        trailers: list[str] = []
+        if self.fence is not None and changes:
+            changes, trailers = self.fence.admit(changes)
+            if not changes:
+                return None
         with self._lock:
             batch = self._next
             batch.changes.update(changes)
             batch.messages.append(message)
+            batch.trailers.update(trailers)
             while not batch.done:
                 if self._pushing:
                     self._lock.wait()
@@ -85,11 +105,18 @@ class StatusPublisher:
 
     def _push(self, batch: _Batch) -> None:
         kept = self._pending.load()
+        if self.fence is not None and kept:
+            # kept from a failed push, maybe while this controller still held their units
+            kept, trailers = self.fence.admit(kept)
+            batch.trailers.update(trailers)
         changes = {**kept, **batch.changes}
         if not changes:
             return
         try:
-            batch.commit = self._repo.commit_status(changes, message=_message(batch.messages))
+            message = _message(batch.messages)
+            if batch.trailers:
+                message += "\n" + "".join(f"{t}\n" for t in sorted(batch.trailers))
+            batch.commit = self._repo.commit_status(changes, message=message)
         except EcsGitopsError as e:
             self._pending.keep(changes)
             batch.error = e

@@ -276,3 +276,15 @@ def test_stuck_image_stays_pending(ecs: Any, cluster: str, network: Network) -> 
     assert service["pendingCount"] == 1 and service["runningCount"] == 0
     assert service["deployments"][0]["rolloutState"] == "IN_PROGRESS"
     assert [t["lastStatus"] for t in _tasks(ecs, cluster)] == ["PENDING"]
+
+
+def test_running_tasks_carry_the_digest_their_image_resolved_to(
+    ecs: Any, cluster: str, network: Network
+) -> None:
+    _create(ecs, cluster, network)
+    wait_for(lambda: describe(ecs, cluster, "web"), steady, what="the first rollout complete")
+    containers = [c for task in _tasks(ecs, cluster) for c in task["containers"]]
+    digests = {c.get("imageDigest") for c in containers}
+    assert len(containers) == 2 and len(digests) == 1, containers
+    (digest,) = digests
+    assert digest is not None and digest.startswith("sha256:") and len(digest) == 71

@@ -254,6 +254,14 @@ class EcsNativeRollout(RollingRollout):
     def _details(self) -> dict[str, object]:
         return {ARN_KEY: self._arn} if self._arn else {}
 
+    def _rollback_wait(self) -> Outcome | None:
+        # a deployment that succeeded just as the controller asked ECS to roll it back is undone
+        # the rolling way: its outcome still names the service deployment it followed
+        outcome = super()._rollback_wait()
+        if outcome is None:
+            return None
+        return replace(outcome, details={**self._details(), **outcome.details})
+
     def supersede(self) -> None:
         p = self.progress
         if p.phase == PREPARE:
