@@ -432,6 +432,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM, how long the pass under way may take to commit its status "
         "(default 25s, within ECS's default 30s stop timeout)",
     )
+    p.add_argument(
+        "--lease-table",
+        metavar="NAME",
+        help="share the repository's environments with other run processes through leases in "
+        "this DynamoDB table (created on demand); each environment is deployed by one at a "
+        "time (default: no leases, this controller deploys everything)",
+    )
+    p.add_argument(
+        "--lease-seconds",
+        type=_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="with --lease-table: how long a lease lasts unless renewed (every third of it); "
+        "another controller takes over a stopped one's environments after this (default 30s)",
+    )
+    p.add_argument(
+        "--shard-by",
+        choices=("environment", "service"),
+        default="environment",
+        help="with --lease-table: what one lease covers (default environment; service for "
+        "very large environments)",
+    )
     p.set_defaults(module="run")
 
     p = sub.add_parser(

@@ -16,6 +16,8 @@ CLIENTS = {
     "elbv2": ("elbv2", "elasticloadbalancing"),
     "cloudwatch": ("cloudwatch", "cloudwatch"),
     "sts": ("sts", "sts"),
+    # run --lease-table: the lease table (controller/service/leases.py)
+    "dynamodb": ("dynamodb", "dynamodb"),
 }
 # not called through a client method: PassRole is checked by AWS when a task definition names
 # roles, AssumeRole when an environment sets roleArn

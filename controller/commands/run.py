@@ -16,14 +16,17 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
 from controller.commands.sync import allow_list_from
+from controller.core.leases import ShardBy
 from controller.errors import EcsGitopsError
 from controller.reconcile import PassOptions, RolloutStart, ServiceResult
 from controller.service.events import RolloutsUnderWay, of_service
 from controller.service.http import Endpoints, HttpServer, parse_listen
+from controller.service.leases import LeaseKeeper, LeaseTable
 from controller.service.logs import Redactor, configure, event
 from controller.service.metrics import ControllerMetrics
 from controller.service.notify import (
@@ -113,6 +116,32 @@ def _notifier(
     )
 
 
+def _lease_keeper(args: argparse.Namespace, *, metrics: ControllerMetrics) -> LeaseKeeper | None:
+    """The leases ``--lease-table`` asks for, the table checked or created; None without it."""
+    if not args.lease_table:
+        return None
+    table = LeaseTable(args.lease_table, lease_seconds=args.lease_seconds)
+    table.ensure()
+    return LeaseKeeper(
+        table=table,
+        lease_seconds=args.lease_seconds,
+        shard_by=ShardBy(args.shard_by),
+        observe=metrics.leases,
+    )
+
+
+def _with_leases(passes: PassScheduler, keeper: LeaseKeeper) -> Callable[[], tuple[bool, str]]:
+    """Readiness that also names the leases held (a controller holding none is a standby)."""
+
+    def readiness() -> tuple[bool, str]:
+        ready, why = passes.readiness()
+        held = keeper.held()
+        leases = ", ".join(f"{u} (token {t})" for u, t in sorted(held.items())) or "none"
+        return ready, f"{why}; leases held: {leases}"
+
+    return readiness
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; exit 0 after a clean stop."""
     if args.interval <= 0:
@@ -137,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
 
     # held until the process ends: one controller per working clone (a second fails at once)
     WorkdirLock(repo.path).acquire()
+    # --lease-table: the table is checked (or created) before anything starts
+    keeper = _lease_keeper(args, metrics=metrics)
 
     notifier = _notifier(args, redact=redact, metrics=metrics, controller=repo.identity)
 
@@ -175,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         parallel=args.parallel,
         report=report,
         allow=allow_list_from(args),
+        lease=keeper,
         rollout_started=rollout_started,
     )
     passes = PassScheduler(
@@ -196,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         port=port,
         endpoints=Endpoints(
             registry=metrics.registry,
-            readiness=passes.readiness,
+            readiness=passes.readiness if keeper is None else _with_leases(passes, keeper),
             on_push=on_push,
             branch=args.branch,
             webhook_secret=secret,
@@ -247,6 +279,23 @@ def run(args: argparse.Namespace) -> int:
             ", ".join(options.allow.accounts) or "(any)",
             ", ".join(options.allow.clusters) or "(any)",
         )
+    if keeper is not None:
+        lease_keeper = keeper
+        # a unit with a rollout under way is not released to share the work out
+        keeper.busy = lambda: {lease_keeper.unit_of(k) for k in passes.rollouts.busy()}
+
+        def took(units: Sequence[str]) -> None:
+            passes.request_all(f"took the lease of {', '.join(units)}")
+
+        keeper.on_take = took
+        keeper.start()
+        log.info(
+            "sharing the repository through lease table %s as %s (%s leases of %gs)",
+            args.lease_table,
+            keeper.me,
+            args.shard_by,
+            args.lease_seconds,
+        )
     passes.start()
 
     # Event.wait with a timeout, so that the signal handler runs promptly in this thread.
@@ -256,6 +305,9 @@ def run(args: argparse.Namespace) -> int:
     log.info("stopping: no new passes; rollouts under way pause at their next safe point")
     watch_stop.set()
     clean = passes.stop(timeout=args.grace_period)
+    if keeper is not None:
+        # after the rollouts paused and published: the others take over at once
+        keeper.close()
     # what waits to be told goes out for a moment; it never holds the exit up for long
     notifier.close(timeout=2.0)
     server.stop()

@@ -119,14 +119,14 @@ class LeaseTable:
                 ),
             )
             client.meta.events.register("after-call.*.*", _count)
-        self.client = client
+        self.dynamodb = client
 
     def ensure(self) -> None:
         """Use the table as it is, or create it (on-demand capacity) and wait until ACTIVE."""
         doing = f"use lease table {self.name}"
         try:
             with aws_errors(doing):
-                table = self.client.describe_table(TableName=self.name)["Table"]
+                table = self.dynamodb.describe_table(TableName=self.name)["Table"]
         except AwsError as e:
             if e.code != "ResourceNotFoundException":
                 raise LeaseError(str(e)) from e
@@ -143,7 +143,7 @@ class LeaseTable:
         doing = f"create lease table {self.name}"
         try:
             with aws_errors(doing):
-                self.client.create_table(
+                self.dynamodb.create_table(
                     TableName=self.name,
                     KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
                     AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
@@ -153,17 +153,17 @@ class LeaseTable:
             if e.code != "ResourceInUseException":  # another controller created it meanwhile
                 raise LeaseError(str(e)) from e
         with aws_errors(f"wait for lease table {self.name} to be ACTIVE"):
-            self.client.get_waiter("table_exists").wait(
+            self.dynamodb.get_waiter("table_exists").wait(
                 TableName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
             )
-            return dict(self.client.describe_table(TableName=self.name)["Table"])
+            return dict(self.dynamodb.describe_table(TableName=self.name)["Table"])
 
     def scan(self) -> tuple[dict[str, LeaseRecord], dict[str, int]]:
         """Every lease, and every member's expiry (ms), read consistently."""
         leases: dict[str, LeaseRecord] = {}
         members: dict[str, int] = {}
         with aws_errors(f"read lease table {self.name}"):
-            pages = self.client.get_paginator("scan").paginate(
+            pages = self.dynamodb.get_paginator("scan").paginate(
                 TableName=self.name,
                 ConsistentRead=True,
                 ProjectionExpression="#k, holder, #t, expiresAt",
@@ -181,20 +181,20 @@ class LeaseTable:
 
     def heartbeat(self, me: str, *, expires_ms: int) -> None:
         with aws_errors(f"renew membership of {me} in {self.name}"):
-            self.client.put_item(
+            self.dynamodb.put_item(
                 TableName=self.name,
                 Item={KEY: {"S": MEMBER_PREFIX + me}, "expiresAt": {"N": str(expires_ms)}},
             )
 
     def leave(self, me: str) -> None:
         with aws_errors(f"leave lease table {self.name}"):
-            self.client.delete_item(TableName=self.name, Key={KEY: {"S": MEMBER_PREFIX + me}})
+            self.dynamodb.delete_item(TableName=self.name, Key={KEY: {"S": MEMBER_PREFIX + me}})
 
     def take(self, unit: str, me: str, *, now_ms: int, expires_ms: int) -> int | None:
         """Take a free or expired lease; its new token, or None when another has it."""
         try:
             with aws_errors(f"take lease {unit}"):
-                answer = self.client.update_item(
+                answer = self.dynamodb.update_item(
                     TableName=self.name,
                     Key={KEY: {"S": unit}},
                     UpdateExpression="SET holder = :me, expiresAt = :exp ADD #t :one",
@@ -228,7 +228,7 @@ class LeaseTable:
         """A write conditional on ``holder = me AND token = token``; False when refused."""
         try:
             with aws_errors(doing):
-                self.client.update_item(
+                self.dynamodb.update_item(
                     TableName=self.name,
                     Key={KEY: {"S": unit}},
                     UpdateExpression=update,
@@ -296,7 +296,7 @@ class LeaseTable:
             for start in range(0, len(wanted), 100):
                 keys: list[dict[str, Any]] = [{KEY: {"S": u}} for u in wanted[start : start + 100]]
                 while keys:
-                    answer = self.client.batch_get_item(
+                    answer = self.dynamodb.batch_get_item(
                         RequestItems={self.name: {"Keys": keys, "ConsistentRead": True}}
                     )
                     for item in answer.get("Responses", {}).get(self.name, []):
@@ -622,15 +622,8 @@ class LeaseKeeper:
         for unit, paths in sorted(by_unit.items()):
             token = mine.get(unit)
             record = _record(unit, items[unit]) if unit in items else None
-            if (
-                token is None
-                or record is None
-                or (record.holder, record.token)
-                != (
-                    self.me,
-                    token,
-                )
-            ):
+            ours = record is not None and (record.holder, record.token) == (self.me, token)
+            if token is None or not ours:
                 if token is not None:
                     self.lose(unit, "the table names another holder")
                 log.warning(

@@ -9,7 +9,7 @@ serving the text is ``controller.service.http``'s job.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from controller.aws.clients import API_CALLS, CallCounter
 from controller.core.outcome import Result
 from controller.reconcile import PassReport, ServiceResult
+from controller.service.leases import LeaseObserver
 
 PREFIX = "ecs_gitops"
 
@@ -132,6 +133,7 @@ class ControllerMetrics:
             registry=r,
         )
         r.register(_AwsCalls(calls))
+        self.leases = LeaseMetrics(r)
         self._lock = threading.Lock()
         self._services: set[str] = set()
 
@@ -186,3 +188,56 @@ class ControllerMetrics:
             self.service_sync.remove(key, str(each))
         for state in HEALTH_STATES:
             self.service_health.remove(key, state)
+
+
+# A renewal is one DynamoDB write: milliseconds, unless the table throttles or the network stalls.
+_RENEW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class LeaseMetrics(LeaseObserver):
+    """``run --lease-table``: the leases held, handovers, leases lost, renewal latency."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.held_units = Gauge(
+            f"{PREFIX}_lease_held",
+            "1 for each unit (environment, or service with --shard-by service) whose lease "
+            "this controller holds.",
+            ("unit",),
+            registry=registry,
+        )
+        self.handovers = Counter(
+            f"{PREFIX}_lease_handovers",
+            "Leases this controller took over from another controller (expired or released).",
+            registry=registry,
+        )
+        self.lost_leases = Counter(
+            f"{PREFIX}_lease_lost",
+            "Leases this controller lost (another holder in the table, or not renewed in time).",
+            registry=registry,
+        )
+        self.renew_seconds = Histogram(
+            f"{PREFIX}_lease_renewal_duration_seconds",
+            "Duration of lease renewals (conditional writes to the lease table), by result.",
+            ("result",),
+            buckets=_RENEW_BUCKETS,
+            registry=registry,
+        )
+        self._units: set[str] = set()
+        self._lock = threading.Lock()
+
+    def held(self, units: Sequence[str]) -> None:
+        with self._lock:
+            for unit in self._units - set(units):
+                self.held_units.remove(unit)
+            for unit in units:
+                self.held_units.labels(unit).set(1)
+            self._units = set(units)
+
+    def handover(self) -> None:
+        self.handovers.inc()
+
+    def lost(self) -> None:
+        self.lost_leases.inc()
+
+    def renewal(self, seconds: float, *, ok: bool) -> None:
+        self.renew_seconds.labels("ok" if ok else "refused").observe(seconds)

@@ -110,7 +110,8 @@ class PassScheduler:
         self.options = replace(
             options,
             rollouts=self.rollouts,
-            publisher=StatusPublisher(repo, PendingStatus.beside(repo.path)),
+            # with leases, status is published only for the units this controller holds
+            publisher=StatusPublisher(repo, PendingStatus.beside(repo.path), fence=options.lease),
         )
         if isinstance(repo, MeasuredRepository):
             repo.on_commit = self._own_commit
@@ -174,6 +175,11 @@ class PassScheduler:
             except LookupError:  # the scheduler was shut down in between
                 return False
         return True
+
+    def request_all(self, reason: str) -> bool:
+        """Ask for a pass over every service soon (this controller took new leases)."""
+        self._next_full = 0.0
+        return self.request(reason)
 
     def stop(self, *, timeout: float) -> bool:
         """Take no new work, pause rollouts at a safe point, wait up to ``timeout`` for the
