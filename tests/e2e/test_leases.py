@@ -20,7 +20,7 @@ import pytest
 from controller.localaws import LocalAws, SimulationOptions
 from tests.conftest import fast_options
 from tests.e2e.support import DATA, Workspace, git, network, publish
-from tests.e2e.test_run_cli import Controller, controllers, image_of, status_is
+from tests.e2e.test_run_cli import Controller, controllers, image_of, metric, status_is
 
 __all__ = ["controllers"]
 
@@ -156,6 +156,16 @@ def test_three_controllers_share_four_environments_and_deploy_a_push_once(
     ready = [c.get("/readyz")[1] for c in started]
     for env in envs:
         assert sum(f" {env} (token" in text for text in ready) == 1, ready
+    # and /metrics: the leases held, the handovers the sharing out caused, renewal latency
+    texts = [c.get("/metrics")[1] for c in started]
+    for env in envs:
+        assert sum(metric(text, "ecs_gitops_lease_held", unit=env) or 0 for text in texts) == 1
+    assert sum(metric(text, "ecs_gitops_lease_handovers_total") or 0 for text in texts) >= 1
+    assert all(
+        (metric(text, "ecs_gitops_lease_renewal_duration_seconds_count", result="ok") or 0) > 0
+        for text in texts
+        if "ecs_gitops_lease_held{" in text
+    )
     for c in started:
         assert c.stop() == 0, c.output
 

@@ -1,0 +1,200 @@
+"""Benchmark a no-op pass with 1, 2 and 4 controllers sharing one repository through leases.
+
+Generates N services over E environments (``bench.py``'s generator), creates them in a
+local-aws child process, records their status with one ``sync``, then for each number of
+controllers: as many lease keepers on one DynamoDB table (local-aws's), their rounds run until
+the environments are shared out, and a no-op pass of each controller (its own working clone,
+``run_pass`` with its lease), measured as the median of several runs. Prints the existing
+table format: per-controller pass time (the slowest controller's, since passes run side by
+side) and API calls in total over all controllers' passes (which should not grow with the
+number of controllers), plus the DynamoDB calls of one lease round per controller.
+
+Not part of the test suite. Does I/O (child processes, loopback HTTP, git in a temporary
+folder).
+
+    python benchmarks/leases.py                                  # 4,000 services, 40 environments
+    python benchmarks/leases.py --services 400 --environments 40 --runs 2   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench import (  # noqa: E402  (the benchmark's own folder, put on the path just above)
+    POLL_SECONDS,
+    SizeResult,
+    aws_environment,
+    bootstrap,
+    generate,
+    git,
+    local_aws,
+    run_child_rss,
+    show_calls,
+)
+
+CONTROLLERS = (1, 2, 4)
+TABLE = "bench-leases"
+LEASE_SECONDS = 300.0  # long: nothing expires while a pass is measured
+
+
+def measure(
+    *, services: int, environments: int, runs: int, say: Callable[[str], None]
+) -> list[SizeResult]:
+    from controller.aws import live
+    from controller.aws.clients import API_CALLS, forget_clients
+    from controller.reconcile import PassOptions, run_pass
+    from controller.service.leases import LeaseKeeper, LeaseTable
+    from controller.source.git_repo import ConfigRepository
+
+    results: list[SizeResult] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="ecs-gitops-bench-leases-") as scratch,
+        local_aws() as endpoint,
+    ):
+        tmp = Path(scratch)
+        env = {**os.environ, **aws_environment(endpoint), "HOME": str(tmp / "home")}
+        os.environ.update(aws_environment(endpoint))
+        forget_clients()
+        import boto3
+
+        ec2 = boto3.client("ec2")
+        subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+        remote, clone = tmp / "config.git", tmp / "clone"
+        git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
+        clone.mkdir()
+        git(clone, "init", "-q", "-b", "main")
+        git(clone, "config", "user.name", "bench")
+        git(clone, "config", "user.email", "bench@example.com")
+        names = generate(
+            clone, services=services, environments=environments, subnet=subnet, group=group
+        )
+        git(clone, "remote", "add", "origin", str(remote))
+        git(clone, "add", "-A")
+        git(clone, "commit", "-q", "-m", "generated services")
+        git(clone, "push", "-q", "origin", "main")
+        say(f"creating {services} services over {environments} environments in local-aws")
+        bootstrap(clone, names)
+        say("first sync (records every service's status)")
+        seconds, _, _ = run_child_rss(
+            ["sync", "--repo", str(remote), "--workdir", str(tmp / "sync-workdir"),
+             "--poll-interval", str(POLL_SECONDS)],
+            env=env,
+        )  # fmt: skip
+        say(f"  {seconds:.1f}s")
+
+        for count in CONTROLLERS:
+            table = f"{TABLE}-{count}"
+            keepers = [
+                LeaseKeeper(
+                    table=LeaseTable(table, lease_seconds=LEASE_SECONDS),
+                    lease_seconds=LEASE_SECONDS,
+                    me=f"controller-{i}",
+                )
+                for i in range(count)
+            ]
+            keepers[0].table.ensure()
+            repos = [
+                ConfigRepository(url=str(remote), workdir=tmp / f"workdir-{count}-{i}")
+                for i in range(count)
+            ]
+            # the first pass of each clones and offers the units; rounds then share them out
+            for keeper, repo in zip(keepers, repos, strict=True):
+                run_pass(repo, PassOptions(report=lambda _: None, lease=keeper))
+            for _ in range(3):
+                for keeper in keepers:
+                    keeper.round()
+            held = [len(k.held()) for k in keepers]
+            say(f"{count} controller(s): environments held {held}")
+            API_CALLS.reset()
+            keepers[0].round()
+            round_calls = API_CALLS.by_operation()
+
+            result = SizeResult(services, environments)
+            result.calls["lease_round"] = round_calls
+            for _ in range(runs):
+                total: Counter[str] = Counter()
+                slowest = 0.0
+                for keeper, repo in zip(keepers, repos, strict=True):
+                    live.TASK_DEFINITIONS.clear()
+                    API_CALLS.reset()
+                    started = time.perf_counter()
+                    run_pass(
+                        repo,
+                        PassOptions(poll_seconds=POLL_SECONDS, report=lambda _: None, lease=keeper),
+                    )
+                    seconds = time.perf_counter() - started
+                    result.add("pass_per_controller_s", seconds)
+                    slowest = max(slowest, seconds)
+                    total.update(API_CALLS.by_operation())
+                result.add("slowest_controller_s", slowest)
+                result.calls["noop_pass_total"] = dict(total)
+            for keeper in keepers:
+                keeper.close()
+            results.append(result)
+    return results
+
+
+ROWS = [
+    ("pass_per_controller_s", "no-op pass per controller, in-process (s)"),
+    ("slowest_controller_s", "slowest controller's no-op pass (s)"),
+]
+CALL_ROWS = [
+    ("noop_pass_total", "no-op pass API calls, all controllers together"),
+    ("lease_round", "lease round API calls (one controller, every lease-seconds/3)"),
+]
+
+
+def table(results: Sequence[SizeResult], counts: Sequence[int]) -> str:
+    head = "| measure | " + " | ".join(
+        f"{c} controller(s), N={r.services}, E={r.environments}"
+        for c, r in zip(counts, results, strict=True)
+    )
+    lines = [head + " |", "|---|" + "---|" * len(results)]
+    for key, label in ROWS:
+        cells = []
+        for r in results:
+            sample = r.numbers.get(key)
+            if sample is None or not sample.values:
+                cells.append("-")
+                continue
+            noise = sample.noise()
+            cells.append(f"{sample.median:.2f}" + (f" ({noise})" if noise else ""))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for key, label in CALL_ROWS:
+        lines.append(
+            f"| {label} | " + " | ".join(show_calls(r.calls.get(key, {})) for r in results) + " |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--services", type=int, default=4000, help="services (default 4000)")
+    parser.add_argument("--environments", type=int, default=40, help="environments (default 40)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (default 3)")
+    args = parser.parse_args(argv)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    results = measure(
+        services=args.services, environments=args.environments, runs=args.runs, say=say
+    )
+    print(table(results, CONTROLLERS))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
