@@ -82,6 +82,8 @@ log = logging.getLogger("ecs-gitops")
 KEY = "lease"
 MEMBER_PREFIX = "member#"
 ROLLOUT_PREFIX = "rollout:"
+# a member item expired this many leases ago is deleted by whichever controller sees it
+FORGET_MEMBERS_AFTER = 10
 _READS = ("Describe", "List", "Get", "BatchGet")
 
 
@@ -185,6 +187,20 @@ class LeaseTable:
                 TableName=self.name,
                 Item={KEY: {"S": MEMBER_PREFIX + me}, "expiresAt": {"N": str(expires_ms)}},
             )
+
+    def forget_member(self, member: str, *, expires_ms: int) -> None:
+        """Delete a dead controller's member item, unless it came back meanwhile."""
+        try:
+            with aws_errors(f"forget member {member} of {self.name}"):
+                self.dynamodb.delete_item(
+                    TableName=self.name,
+                    Key={KEY: {"S": MEMBER_PREFIX + member}},
+                    ConditionExpression="expiresAt = :seen",
+                    ExpressionAttributeValues={":seen": {"N": str(expires_ms)}},
+                )
+        except AwsError as e:
+            if e.code != "ConditionalCheckFailedException":
+                raise
 
     def leave(self, me: str) -> None:
         with aws_errors(f"leave lease table {self.name}"):
@@ -453,6 +469,10 @@ class LeaseKeeper:
         records, members = self.table.scan()
         now_ms = int(self._wall() * 1000)
         alive = {m for m, expires in members.items() if expires >= now_ms} | {self.me}
+        for member, expires in members.items():
+            # a controller killed long ago leaves its member item: the scan need not read it
+            if member != self.me and expires < now_ms - FORGET_MEMBERS_AFTER * lease_ms:
+                self.table.forget_member(member, expires_ms=expires)
         with self._lock:
             held = {u: h.token for u, h in self._held.items() if not h.lost}
             lost = [u for u, h in self._held.items() if h.lost]

@@ -157,3 +157,14 @@ def test_a_released_lease_is_taken_at_once_and_service_shards_are_separate(clock
     b.offer(["staging/web", "staging/api"])
     b.round()
     assert set(b.held()) == {"staging/web", "staging/api"}
+
+
+def test_a_controller_dead_long_ago_is_forgotten_from_the_members(clock: Clock) -> None:
+    dead, alive = keeper("dead", clock), keeper("alive", clock)
+    for k in (dead, alive):
+        k.offer(["staging/web"])
+        k.round()
+    assert set(alive.table.scan()[1]) == {"dead", "alive"}
+    clock.now += 12 * LEASE
+    alive.round()
+    assert set(alive.table.scan()[1]) == {"alive"}
