@@ -21,6 +21,7 @@ from pathlib import Path
 
 from controller.aws.accounts import environment_refusal, refused_environments
 from controller.aws.clients import clients_for
+from controller.aws.diagnostics import diagnose
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import ElbApi, generation
 from controller.aws.live import LiveRead, fetch_live, fetch_live_by_environment
@@ -861,6 +862,13 @@ def _roll_out(
         report=report,
         # with leases, also set when this service's lease is lost or runs out
         stop=options.stop if lease is None else lease.stop_for(desired.key, options.stop),
+        diagnose=lambda service, deployment_id, task_definition: diagnose(
+            clients,
+            cluster=desired.cluster,
+            service=service,
+            deployment_id=deployment_id,
+            task_definition=task_definition,
+        ),
         checkpoint=lambda p: journal.record(
             JournalEntry(
                 key=desired.key,

@@ -151,8 +151,15 @@ def service_events(answers: Sequence[Mapping[str, Any]], *, limit: int) -> list[
     ]
 
 
+# ECS's scheduler stopping a task to scale in, drain a deployment or roll back: the task did
+# nothing wrong, so it tells nothing of why a deployment failed
+SCALED_IN = "Scaling activity initiated by"
+
+
 def newest_stopped(tasks: Iterable[StoppedTask], *, limit: int) -> list[StoppedTask]:
-    return sorted(tasks, key=lambda task: task.stopped_at, reverse=True)[:limit]
+    """The newest tasks that stopped for a reason of their own (not scaled in), newest first."""
+    telling = (task for task in tasks if not task.stopped_reason.startswith(SCALED_IN))
+    return sorted(telling, key=lambda task: task.stopped_at, reverse=True)[:limit]
 
 
 def _containers(task: StoppedTask) -> str:

@@ -11,11 +11,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol, Self, TypeVar
 
 from controller.aws.ecs import EcsApi
 from controller.aws.elb import ElbApi
+from controller.core.failure_cause import FailureCause
 from controller.core.model import DesiredService
 from controller.core.outcome import Outcome, Result
 from controller.core.plan import ServicePlan
@@ -45,6 +46,9 @@ class RolloutContext:
     stop: threading.Event = field(default_factory=threading.Event)
     # called with the progress after every step, so that a restarted controller can resume
     checkpoint: Callable[[Progress], None] = lambda progress: None
+    # reads why a failed deployment failed (service, deployment id, task definition): the
+    # stopped tasks, target health and service events ECS recorded; None: not looked up
+    diagnose: Callable[[str, str | None, str | None], FailureCause] | None = None
 
 
 def _journal_key(name: str) -> str:
@@ -191,6 +195,10 @@ class PhasedRollout:
         phase = self.progress.phase
         return phase != SUPERSEDED and phase not in self.acting_phases
 
+    def failing_service(self) -> str | None:
+        """The service whose new tasks tell why a failed rollout failed (None: no service)."""
+        return self.ctx.desired.service_name
+
     def refused(self, reason: str) -> Outcome | None:
         """A step failed in a way no retry fixes (AWS refused the request, a resource is gone).
 
@@ -286,11 +294,33 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
             outcome = rollout.refused(reason)
         ctx.checkpoint(rollout.progress)
         if outcome is not None:
-            return outcome
+            return with_cause(rollout, ctx, outcome)
         if ctx.stop.is_set():
             return _paused(rollout)
         if rollout.waits():
             _pause(ctx, ctx.poll_seconds)
+
+
+def with_cause(rollout: Rollout, ctx: RolloutContext, outcome: Outcome) -> Outcome:
+    """A failed or rolled-back outcome with the cause ECS recorded added to its reason and
+    message (the stopped tasks' reasons, stop codes and exit codes; unhealthy targets), and the
+    service's newest events in ``details.events``. Reading the cause is best effort."""
+    failed = outcome.result in (Result.ROLLED_BACK, Result.FAILED)
+    p = rollout.progress
+    if ctx.diagnose is None or not failed or outcome.failure_reason is None:
+        return outcome
+    service = rollout.failing_service() if isinstance(rollout, PhasedRollout) else None
+    if service is None or (p.deployment_id is None and p.task_definition_arn is None):
+        return outcome  # nothing of ours reached ECS: no task of it can tell
+    cause = ctx.diagnose(service, p.deployment_id, p.task_definition_arn)
+    reason = cause.explain(outcome.failure_reason)
+    details = dict(outcome.details)
+    if cause.events:
+        details["events"] = cause.event_details()
+    message = outcome.message.replace(outcome.failure_reason, reason, 1)
+    if message == outcome.message and reason != outcome.failure_reason:
+        message = f"{message}; {cause.sentence()}"
+    return replace(outcome, failure_reason=reason, message=message, details=details)
 
 
 def retry_pause(failures: int, *, poll_seconds: float, left: float) -> float:

@@ -173,6 +173,22 @@ def test_newest_stopped_first_and_at_most_the_limit() -> None:
     assert [t.arn[-1] for t in newest_stopped(tasks, limit=2)] == ["9", "7"]
 
 
+def test_tasks_the_scheduler_scaled_in_tell_no_cause() -> None:
+    drained = _task(
+        "Scaling activity initiated by (deployment ecs-svc/1)",
+        "ServiceSchedulerInitiated",
+        [],
+        at=9,
+    )
+    unhealthy = _task(
+        "Task failed ELB health checks in (target-group tg)", "ServiceSchedulerInitiated", [], at=5
+    )
+    kept = newest_stopped([stopped_task(drained), stopped_task(unhealthy)], limit=3)
+    assert [t.stopped_reason for t in kept] == [
+        "Task failed ELB health checks in (target-group tg)"
+    ]
+
+
 def test_events_newest_first_limited_with_times() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     events = service_events([{"createdAt": at, "message": f"m{i}"} for i in range(10)], limit=3)

@@ -452,6 +452,10 @@ class BlueGreenRollout(PhasedRollout):
     def fail(self, reason: str) -> Outcome | None:
         return self._fail(reason)
 
+    def failing_service(self) -> str | None:
+        # the stage service runs the new tasks
+        return self._new
+
     def supersede(self) -> None:
         p = self.progress
         if p.phase == PREPARE:

@@ -262,6 +262,10 @@ class CanaryRollout(PhasedRollout):
         self._checkpoint_rolling()
         return outcome
 
+    def failing_service(self) -> str | None:
+        # the canary service runs the new tasks
+        return self._canary
+
     def supersede(self) -> None:
         if self._in_rolling():
             self._inner().supersede()

@@ -55,6 +55,10 @@ class RunTaskRollout(PhasedRollout):
         # a job is never rolled back: there is nothing to restore
         return self._failed(reason, arns=list(self.state.task_arns), found={})
 
+    def failing_service(self) -> str | None:
+        # a job has no service: its exit codes are its reason
+        return None
+
     def supersede(self) -> None:
         if self.progress.phase != WAIT:
             super().supersede()
