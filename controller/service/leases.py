@@ -40,7 +40,8 @@ What remains is the time between a check and the request it guards (microseconds
 the process is paused in exactly that gap), which the margin covers except for a pause
 longer than the margin between the check and the send: a window no client-side lease
 closes, since ECS takes no fencing token. Status commits carry the lease token in an
-``Ecs-Gitops-Lease: UNIT=TOKEN`` trailer, so that what happened can be told apart afterwards.
+``Ecs-Gitops-Lease: UNIT=TOKEN`` trailer (and a rollout's status file in
+``details.lease``), so that what happened can be told apart afterwards.
 
 Handover: every rollout checkpoint is also written to the lease item, so the next holder
 reads the rollout record there and resumes it (``Journal`` with a ``SharedJournal``).
@@ -57,7 +58,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -73,15 +74,19 @@ from controller.core.leases import (
     unit_of,
     valid_until,
 )
+from controller.core.outcome import Result
 from controller.errors import AwsError, EcsGitopsError
 from controller.status.journal import JournalEntry, entry_from_json, entry_to_json
-from controller.status.records import key_of
+from controller.status.records import ServiceStatus, key_of, status_path
 
 log = logging.getLogger("ecs-gitops")
 
 KEY = "lease"
 MEMBER_PREFIX = "member#"
 ROLLOUT_PREFIX = "rollout:"
+# in the status file a rollout writes: UNIT=TOKEN of the lease it was written under (not
+# "leaseToken": a name with "token" in it is masked as a secret)
+LEASE_DETAIL = "lease"
 # a member item expired this many leases ago is deleted by whichever controller sees it
 FORGET_MEMBERS_AFTER = 10
 _READS = ("Describe", "List", "Get", "BatchGet")
@@ -653,8 +658,24 @@ class LeaseKeeper:
                 )
                 continue
             tokens[unit] = token
-            admitted.update({p: changes[p] for p in paths})
+            admitted.update({p: _with_token(p, changes[p], unit=unit, token=token) for p in paths})
         return admitted, trailer(tokens)
+
+
+# The results a rollout writes: the status file names the lease it was written under. Other
+# results are compared with the file every pass, where a token would only be a difference.
+_TOKENED = frozenset({Result.PROGRESSING, Result.SYNCED, Result.ROLLED_BACK})
+
+
+def _with_token(path: str, text: str | None, *, unit: str, token: int) -> str | None:
+    """A rollout's status file with ``details.lease`` (UNIT=TOKEN); anything else as it is."""
+    if text is None or path != status_path(str(key_of(path))):
+        return text
+    status = ServiceStatus.from_yaml(text)
+    if status is None or status.result not in _TOKENED:
+        return text
+    lease = f"{unit}={token}"
+    return replace(status, details={**(status.details or {}), LEASE_DETAIL: lease}).to_yaml()
 
 
 class _TableJournal:

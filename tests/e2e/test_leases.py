@@ -252,6 +252,7 @@ def test_a_holder_frozen_past_its_lease_makes_no_write_and_no_status_commit_when
         assert f"Ecs-Gitops-Lease: staging={new_token}" in message, message
         assert f"Ecs-Gitops-Lease: staging={old_token}" not in message, message
     assert status_is(ws, "staging/web", commit=pushed, results=("Synced",))
+    assert ws.status("staging/web")["details"]["lease"] == f"staging={new_token}"
     for c in (a, b):
         assert c.stop() == 0, c.output
 
