@@ -98,8 +98,13 @@ def test_an_image_bump_is_followed_through_its_own_service_deployment(stage: Sta
     assert service is not None and image_of(str(service["taskDefinition"])) == "nginx:1.27"
 
 
-def test_at_the_timeout_the_controller_asks_ecs_to_roll_back(stage: Stage) -> None:
+def test_at_the_timeout_the_controller_asks_ecs_to_roll_back(
+    stage: Stage, local_aws: LocalAws
+) -> None:
     before = deployed(stage)
+    # tasks slow enough that ECS's deployment is still under way when the clock jumps, however
+    # loaded the machine
+    local_aws.options = replace(fast_options(), task_start_seconds=5.0)
     desired = stage.service("web", strategy=Strategy.ECS, image="nginx:1.27")
     api = CountingApi(desired)
 
@@ -184,9 +189,11 @@ def test_a_rollout_stopped_while_following_resumes_from_its_journal(stage: Stage
 
 
 def test_a_superseded_rollout_lets_ecs_deployment_end_and_changes_nothing_more(
-    stage: Stage,
+    stage: Stage, local_aws: LocalAws
 ) -> None:
     deployed(stage)
+    # tasks slow enough that ECS's deployment is still under way when the stop is asked
+    local_aws.options = replace(fast_options(), task_start_seconds=3.0)
     desired = stage.service("web", strategy=Strategy.ECS, image="nginx:1.27")
     api = CountingApi(desired)
     fetched = fetch_live([desired], cache=TaskDefinitionCache())[desired.key]
