@@ -90,6 +90,8 @@ LEASE_DETAIL = "lease"
 # a member item expired this many leases ago is deleted by whichever controller sees it
 FORGET_MEMBERS_AFTER = 10
 _READS = ("Describe", "List", "Get", "BatchGet")
+# every attribute by placeholder: no expression trips over DynamoDB's reserved words
+_NAMES = {"#k": KEY, "#h": "holder", "#t": "token", "#e": "expiresAt"}
 
 
 class LeaseError(EcsGitopsError):
@@ -173,8 +175,8 @@ class LeaseTable:
             pages = self.dynamodb.get_paginator("scan").paginate(
                 TableName=self.name,
                 ConsistentRead=True,
-                ProjectionExpression="#k, holder, #t, expiresAt",
-                ExpressionAttributeNames={"#k": KEY, "#t": "token"},
+                ProjectionExpression="#k, #h, #t, #e",
+                ExpressionAttributeNames=_NAMES,
             )
             for page in pages:
                 for item in page.get("Items", []):
@@ -200,7 +202,8 @@ class LeaseTable:
                 self.dynamodb.delete_item(
                     TableName=self.name,
                     Key={KEY: {"S": MEMBER_PREFIX + member}},
-                    ConditionExpression="expiresAt = :seen",
+                    ConditionExpression="#e = :seen",
+                    ExpressionAttributeNames={"#e": "expiresAt"},
                     ExpressionAttributeValues={":seen": {"N": str(expires_ms)}},
                 )
         except AwsError as e:
@@ -218,9 +221,9 @@ class LeaseTable:
                 answer = self.dynamodb.update_item(
                     TableName=self.name,
                     Key={KEY: {"S": unit}},
-                    UpdateExpression="SET holder = :me, expiresAt = :exp ADD #t :one",
-                    ConditionExpression="attribute_not_exists(#k) OR expiresAt < :now",
-                    ExpressionAttributeNames={"#k": KEY, "#t": "token"},
+                    UpdateExpression="SET #h = :me, #e = :exp ADD #t :one",
+                    ConditionExpression="attribute_not_exists(#k) OR #e < :now",
+                    ExpressionAttributeNames=_NAMES,
                     ExpressionAttributeValues={
                         ":me": {"S": me},
                         ":exp": {"N": str(expires_ms)},
@@ -247,14 +250,20 @@ class LeaseTable:
         values: Mapping[str, Any] | None = None,
     ) -> bool:
         """A write conditional on ``holder = me AND token = token``; False when refused."""
+        condition = "#h = :me AND #t = :token"
         try:
             with aws_errors(doing):
                 self.dynamodb.update_item(
                     TableName=self.name,
                     Key={KEY: {"S": unit}},
                     UpdateExpression=update,
-                    ConditionExpression="holder = :me AND #t = :token",
-                    ExpressionAttributeNames={"#t": "token", **(names or {})},
+                    ConditionExpression=condition,
+                    # DynamoDB refuses a placeholder that no expression uses
+                    ExpressionAttributeNames={
+                        k: v
+                        for k, v in {**_NAMES, **(names or {})}.items()
+                        if k in condition or k in update
+                    },
                     ExpressionAttributeValues={
                         ":me": {"S": me},
                         ":token": {"N": str(token)},
@@ -273,7 +282,7 @@ class LeaseTable:
             me,
             token,
             doing=f"renew lease {unit}",
-            update="SET expiresAt = :exp",
+            update="SET #e = :exp",
             values={":exp": {"N": str(expires_ms)}},
         )
 
@@ -284,7 +293,7 @@ class LeaseTable:
             me,
             token,
             doing=f"release lease {unit}",
-            update="SET expiresAt = :zero",
+            update="SET #e = :zero",
             values={":zero": {"N": "0"}},
         )
 
