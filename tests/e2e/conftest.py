@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from controller.localaws import LocalAws
+from tests.e2e.controllers import Controller
 from tests.e2e.support import DATA, Workspace, network, publish
 
 
@@ -18,3 +19,12 @@ def workspace(tmp_path: Path, local_aws: LocalAws) -> Iterator[Workspace]:
     subnet, group = network(local_aws.endpoint_url)
     boto3.client("ecs", region_name="us-east-1").create_cluster(clusterName="staging")
     yield publish(DATA / "sync-repo", tmp_path, {"SUBNET": subnet, "SECURITY_GROUP": group})
+
+
+@pytest.fixture
+def controllers() -> Iterator[list[Controller]]:
+    """Started controllers, killed at the end of the test whatever happened."""
+    started: list[Controller] = []
+    yield started
+    for c in started:
+        c.close()

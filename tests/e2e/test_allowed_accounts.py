@@ -19,8 +19,8 @@ from controller.aws.clients import forget_clients
 from controller.cli import build_parser
 from controller.core.outcome import Result
 from controller.reconcile import PassReport
+from tests.e2e.controllers import Controller
 from tests.e2e.support import Workspace, pass_in_process, run_cli
-from tests.e2e.test_run_cli import Controller, controllers  # noqa: F401 (a fixture)
 
 HOME = "123456789012"  # the account local-aws's default credentials act in
 OTHER = "210987654321"
@@ -252,7 +252,7 @@ def test_one_identity_check_per_credentials_and_none_on_the_next_pass(envs: Work
 
 def test_run_takes_the_allow_lists_too(
     workspace: Workspace,
-    controllers: list[Controller],  # noqa: F811
+    controllers: list[Controller],
 ) -> None:
     controller = Controller(workspace, "--allowed-clusters", "production,prod-*")
     controllers.append(controller)

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-
-import pytest
 
 from controller.localaws import LocalAws
 from tests.conftest import fast_options
+from tests.e2e.controllers import Controller, first_pass_done, metric, start, status_is
 from tests.e2e.support import Workspace
-from tests.e2e.test_run_cli import Controller, first_pass_done, metric, start, status_is
-
-
-@pytest.fixture
-def controllers() -> Iterator[list[Controller]]:
-    started: list[Controller] = []
-    yield started
-    for c in started:
-        c.close()
 
 
 def test_a_deploy_meeting_throttling_and_server_errors_still_ends_synced(

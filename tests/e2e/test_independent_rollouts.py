@@ -10,12 +10,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from tests.e2e.support import Workspace
-from tests.e2e.test_run_cli import (
+from tests.e2e.controllers import (
     Controller,
     first_pass_done,
     image_of,
@@ -24,14 +20,7 @@ from tests.e2e.test_run_cli import (
     status,
     status_is,
 )
-
-
-@pytest.fixture
-def controllers() -> Iterator[list[Controller]]:
-    started: list[Controller] = []
-    yield started
-    for c in started:
-        c.close()
+from tests.e2e.support import Workspace
 
 
 class Watch:

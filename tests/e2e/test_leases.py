@@ -19,10 +19,8 @@ import pytest
 
 from controller.localaws import LocalAws, SimulationOptions
 from tests.conftest import fast_options
+from tests.e2e.controllers import Controller, image_of, metric, status_is
 from tests.e2e.support import DATA, Workspace, git, network, publish
-from tests.e2e.test_run_cli import Controller, controllers, image_of, metric, status_is
-
-__all__ = ["controllers"]
 
 TABLE = "ecs-gitops-leases"
 LEASE_SECONDS = 3.0

@@ -11,19 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.controllers import Controller, bump_web, first_pass_done, metric, status_is
 from tests.e2e.support import Workspace
-from tests.e2e.test_run_cli import Controller, bump_web, first_pass_done, metric, status_is
 from tests.service.receiver import Receiver
 
 TOKEN = "ghp_e2eTokenValue0123456789"
-
-
-@pytest.fixture
-def controllers() -> Iterator[list[Controller]]:
-    started: list[Controller] = []
-    yield started
-    for c in started:
-        c.close()
 
 
 @pytest.fixture

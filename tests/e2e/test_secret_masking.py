@@ -19,8 +19,8 @@ import boto3
 import pytest
 
 from controller.localaws import LocalAws
+from tests.e2e.controllers import Controller
 from tests.e2e.support import DATA, Workspace, git, network, publish, run_cli
-from tests.e2e.test_run_cli import Controller
 
 TOKEN = "Zk9xN2tQd1J2c0xtM2FUeUhqQm5XcVo4dkVmR2hKa0w"
 # what must never be printed or committed

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.controllers import Controller
 from tests.e2e.support import Workspace, git
-from tests.e2e.test_run_cli import Controller
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "status-page.png"
 HOSTILE = "<script>alert(1)</script>"
@@ -84,14 +84,6 @@ def browser() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-
-
-@pytest.fixture
-def controllers() -> Iterator[list[Controller]]:
-    started: list[Controller] = []
-    yield started
-    for c in started:
-        c.close()
 
 
 def _eventually(what: str, condition: Callable[[], bool], controller: Controller) -> None:
