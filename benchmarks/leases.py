@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +40,6 @@ from bench import (  # noqa: E402  (the benchmark's own folder, put on the path 
     generate,
     git,
     local_aws,
-    run_child_rss,
     show_calls,
 )
 
@@ -87,12 +87,17 @@ def measure(
         say(f"creating {services} services over {environments} environments in local-aws")
         bootstrap(clone, names)
         say("first sync (records every service's status)")
-        seconds, _, _ = run_child_rss(
-            ["sync", "--repo", str(remote), "--workdir", str(tmp / "sync-workdir"),
-             "--poll-interval", str(POLL_SECONDS)],
-            env=env,
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "controller", "sync", "--repo", str(remote),
+             "--workdir", str(tmp / "sync-workdir"), "--poll-interval", str(POLL_SECONDS)],
+            env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
-        say(f"  {seconds:.1f}s")
+        if done.returncode != 0:
+            lines = (done.stdout + done.stderr).splitlines()
+            failed = [line for line in lines if ": Synced" not in line][:40]
+            raise RuntimeError(f"the first sync failed ({done.returncode}):\n" + "\n".join(failed))
+        say(f"  {time.perf_counter() - started:.1f}s")
 
         for count in CONTROLLERS:
             table = f"{TABLE}-{count}"
