@@ -366,7 +366,7 @@ class _LeaseStop(threading.Event):
         self._valid = valid
 
     def is_set(self) -> bool:
-        return self._stop.is_set() or not self._valid()
+        return super().is_set() or self._stop.is_set() or not self._valid()
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
