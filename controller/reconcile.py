@@ -999,7 +999,10 @@ def _prune(
             continue
         started = time.monotonic()
         try:
-            _delete_service(env, status)
+            # with leases, the deletes are fenced by the lease as a rollout's writes are
+            lease = options.lease
+            with lease.acting(key, clients_for(env)) if lease is not None else nullcontext():
+                _delete_service(env, status)
             outcome = Outcome(Result.SYNCED, "pruned: folder removed from git, service deleted")
             result = ServiceResult(key, outcome, action="prune", deployed=True)
         except EcsGitopsError as e:
