@@ -2,16 +2,20 @@
 
 Read-only calls through ``EcsApi``: DescribeServices (with tags), DescribeTaskDefinition (with
 tags), DescribeScalableTargets and DescribeScalingPolicies of the service's ResourceId, and
-ListTasks/DescribeTasks of its running tasks. Does I/O (AWS reads).
+ListTasks/DescribeTasks of its running tasks; for a service deployed as generations, what
+``controller.aws.live`` reads to find the one behind the prod listener. Does I/O (AWS reads).
 """
 
 from __future__ import annotations
 
 from controller.aws.clients import aws_errors
 from controller.aws.ecs import EcsApi
+from controller.aws.live import fetch_live
 from controller.aws.task_definitions import TASK_DEFINITIONS
 from controller.core.importer import LiveSources
-from controller.core.model import JsonDict
+from controller.core.model import DesiredService, JsonDict
+from controller.core.strategy_traits import Runs
+from controller.strategies.descriptions import describe
 
 
 def resource_id(*, cluster: str, name: str) -> str:
@@ -57,3 +61,25 @@ def running_tasks(api: EcsApi, *, cluster: str, name: str) -> list[JsonDict]:
         return []
     tasks = api.describe_tasks(cluster=cluster, arns=arns)
     return [t for t in tasks if t.get("lastStatus") == "RUNNING"]
+
+
+def live_service(
+    api: EcsApi, desired: DesiredService, *, recorded_name: str | None = None
+) -> JsonDict | None:
+    """The DescribeServices item of what runs ``desired`` live, where its strategy keeps it.
+
+    A service's own name, or for a strategy that deploys generations the one behind the prod
+    listener (as ``plan`` reads it), else ``recorded_name`` (the generation the status file
+    records) while it is still ACTIVE. None when nothing runs; a job never has a service.
+    """
+    runs = describe(desired.deploy.strategy).runs
+    if runs is Runs.AS_SERVICE:
+        return api.describe_service(cluster=desired.cluster, name=desired.service_name)
+    if runs is not Runs.AS_GENERATIONS:
+        return None
+    behind = fetch_live([desired], clients=lambda _env: api.clients)[desired.key].service
+    if behind is not None:
+        return behind
+    if recorded_name is None:
+        return None
+    return api.describe_service(cluster=desired.cluster, name=recorded_name)

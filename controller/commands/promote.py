@@ -3,9 +3,11 @@
 Copy the image one environment runs live into another's deploy.yaml: the service's cluster,
 name and image container come from the checkout (FROM_ENV/SERVICE), the image from ECS
 (DescribeServices, DescribeTaskDefinition; with ``--by-digest`` ListTasks and DescribeTasks for
-the running tasks' ``imageDigest``). Only TO_ENV/SERVICE/deploy.yaml's ``image:`` line changes;
-the diff is printed and the user commits it. Refused, in one line, when the image is not
-running healthily. Does I/O: reads the checkout and AWS, writes one file, prints.
+the running tasks' ``imageDigest``). The live service is where the strategy's description says
+its live state is: for blue-green the ``<name>__<N>`` generation behind the prod listener (else
+the one the checkout's status file records); a job (run-task) has none and is refused. Only
+TO_ENV/SERVICE/deploy.yaml's ``image:`` line changes; the diff is printed and the user commits
+it. Refused, in one line, when the image is not running healthily. Does I/O: reads the checkout and AWS, writes one file, prints.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from pathlib import Path
 
 from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
-from controller.aws.service_reads import running_tasks
+from controller.aws.service_reads import live_service, running_tasks
+from controller.commands.plan import recorded_statuses
 from controller.core.promotion import (
     NotPromotable,
     by_digest,
     health_refusal,
     image_container,
     live_image,
+    nothing_live,
     primary_task_definition,
+    recorded_generation,
     running_digest,
     unified_diff,
     with_image,
@@ -61,11 +66,23 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{source} is invalid: {state.invalid[source][0]}")
         raise ConfigError(f"no service {source} in {root}")
     container = image_container(desired)
+    refusal = nothing_live(desired)
+    if refusal is not None:
+        raise NotPromotable(f"{refusal}: not promoted")
     api = EcsApi(clients_for(desired.env))
-    cluster, service_name = desired.cluster, desired.service_name
-    service = api.describe_service(cluster=cluster, name=service_name)
+    cluster = desired.cluster
+    recorded = recorded_statuses(root).get(source)
+    service = live_service(
+        api,
+        desired,
+        recorded_name=recorded_generation(
+            recorded.details if recorded else None, base=desired.service_name
+        ),
+    )
     if service is None:
-        raise NotPromotable(f"{source}: no service {service_name} in cluster {cluster}")
+        raise NotPromotable(f"{source}: no service {desired.service_name} in cluster {cluster}")
+    # a strategy may run it under another name (a blue-green generation ``web__3``)
+    service_name = str(service.get("serviceName") or desired.service_name)
     refusal = health_refusal(service, key=source)
     if refusal is not None:
         raise NotPromotable(f"{refusal}: not promoted")

@@ -21,7 +21,10 @@ from typing import Any
 import yaml
 
 from controller.core.model import DesiredService, JsonDict
+from controller.core.ownership import generation_base
+from controller.core.strategy_traits import Runs
 from controller.errors import EcsGitopsError
+from controller.strategies.descriptions import describe
 
 
 class NotPromotable(EcsGitopsError):
@@ -40,6 +43,25 @@ def image_container(desired: DesiredService) -> str:
     raise NotPromotable(
         f"{desired.key}: no container of its task definition uses deploy.yaml's image"
     )
+
+
+def nothing_live(desired: DesiredService) -> str | None:
+    """Why ``desired``'s strategy leaves no service whose image could be promoted, or None."""
+    traits = describe(desired.deploy.strategy)
+    if traits.runs is Runs.ONCE:
+        return (
+            f"{desired.key}: strategy {traits.strategy} runs it as a job, not as a service: "
+            "nothing runs its image live to promote"
+        )
+    return None
+
+
+def recorded_generation(details: Mapping[str, Any] | None, *, base: str) -> str | None:
+    """The generation of ``base`` a status file's ``details.serviceName`` names, or None."""
+    name = (details or {}).get("serviceName")
+    if isinstance(name, str) and generation_base(name) == base:
+        return name
+    return None
 
 
 def health_refusal(service: Mapping[str, Any], *, key: str) -> str | None:

@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 
+from controller.core.layout import load_repo
 from controller.core.promotion import (
     NotPromotable,
     by_digest,
     health_refusal,
+    nothing_live,
+    recorded_generation,
     repository,
     running_digest,
     with_image,
@@ -125,3 +128,40 @@ def test_running_digest() -> None:
         running_digest([_task(None)], container="web", task_definition="td:1", key="k")
     with pytest.raises(NotPromotable, match="no running task"):
         running_digest([], container="web", task_definition="td:1", key="k")
+
+
+JOB_FILES = {
+    "staging/environment.yaml": "cluster: staging\n",
+    "staging/migrate/deploy.yaml": "strategy: run-task\nimage: migrate:3\n",
+    "staging/migrate/task-definition.yaml": (
+        "family: migrate\nmemory: '512'\ncontainerDefinitions:\n"
+        "  - name: migrate\n    image: ${image}\n"
+    ),
+    "staging/migrate/run-task.yaml": "launchType: EC2\n",
+}
+
+
+def test_a_job_has_no_live_service_to_promote_from() -> None:
+    state = load_repo(JOB_FILES)
+    assert not state.invalid, state.invalid
+    assert nothing_live(state.services["staging/migrate"]) == (
+        "staging/migrate: strategy run-task runs it as a job, not as a service: "
+        "nothing runs its image live to promote"
+    )
+
+
+@pytest.mark.parametrize(
+    ("details", "found"),
+    [
+        ({"serviceName": "web__3", "colour": "BLUE"}, "web__3"),
+        ({"serviceName": "web"}, None),  # not a generation
+        ({"serviceName": "api__3"}, None),  # another service's
+        ({"serviceName": 3}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_the_generation_a_status_file_records(
+    details: dict[str, Any] | None, found: str | None
+) -> None:
+    assert recorded_generation(details, base="web") == found

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from controller.localaws import LocalAws
-from tests.e2e.support import Workspace, git, network, publish, run_cli
+from tests.e2e.support import DATA, Workspace, git, network, publish, run_cli
 
 ACCOUNT = "123456789012"
 
@@ -220,3 +220,87 @@ def test_promote_usage_errors(deployed: Workspace) -> None:
     assert missing.stderr.strip() == (
         f"ecs-gitops promote: no service folder qa/web with a deploy.yaml in {deployed.clone}"
     )
+
+
+PRODUCTION_WEB = {
+    "production/environment.yaml": "cluster: production\nregion: us-east-1\n",
+    "production/web/deploy.yaml": "strategy: rolling\nimage: nginx:1.25\n",
+    "production/web/task-definition.yaml": TASK_DEFINITION.format(env="production"),
+    "production/web/service.yaml": SERVICE.replace("[SUBNET]", "[subnet-1]").replace(
+        "[SECURITY_GROUP]", "[sg-1]"
+    ),
+}
+
+
+@pytest.fixture
+def blue_green(tmp_path: Path, local_aws: LocalAws) -> tuple[Workspace, str]:
+    """tests/data/bluegreen-repo deployed twice (nginx 1.26, then 1.27 as generation web__2),
+    with a production/web folder to promote into; and the prod listener's ARN."""
+    ecs, ec2, elbv2 = (boto3.client(n, region_name="us-east-1") for n in ("ecs", "ec2", "elbv2"))
+    ecs.create_cluster(clusterName="staging")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    subnets = [
+        s["SubnetId"]
+        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])[
+            "Subnets"
+        ]
+    ]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    alb = elbv2.create_load_balancer(Name="web", Subnets=subnets[:2])["LoadBalancers"][0]
+    listeners: dict[str, str] = {}
+    for colour, port in (("prod", 80), ("stage", 8080)):
+        target_group = elbv2.create_target_group(
+            Name=f"web-{colour}", Protocol="HTTP", Port=80, VpcId=vpc["VpcId"], TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        listeners[colour] = elbv2.create_listener(
+            LoadBalancerArn=alb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+        )["Listeners"][0]["ListenerArn"]
+    ws = publish(
+        DATA / "bluegreen-repo",
+        tmp_path,
+        {
+            "SUBNET": subnets[0],
+            "SECURITY_GROUP": group,
+            "PROD_LISTENER": listeners["prod"],
+            "STAGE_LISTENER": listeners["stage"],
+        },
+    )
+    for image in ("nginx:1.26", "nginx:1.27"):
+        if image != "nginx:1.26":
+            ws.pull()
+            ws.replace("staging/web/deploy.yaml", "nginx:1.26", image)
+            ws.commit_and_push(f"web: {image}")
+        done = ws.sync()
+        assert done.returncode == 0, done.stdout + done.stderr
+    ws.pull()
+    assert ws.status("staging/web")["details"]["serviceName"] == "web__2"
+    for path, text in PRODUCTION_WEB.items():
+        ws.write(path, text)
+    return ws, listeners["prod"]
+
+
+def test_promote_from_blue_green_reads_the_generation_behind_the_prod_listener(
+    blue_green: tuple[Workspace, str],
+) -> None:
+    ws, _ = blue_green
+
+    done = _promote(ws)
+
+    assert done.returncode == 0, done.stderr
+    assert ws.read("production/web/deploy.yaml") == "strategy: rolling\nimage: nginx:1.27\n"
+    assert "production/web: image nginx:1.27 (what staging/web runs)" in done.stdout
+
+
+def test_promote_from_blue_green_without_its_listener_reads_the_recorded_generation(
+    blue_green: tuple[Workspace, str],
+) -> None:
+    ws, prod = blue_green
+    boto3.client("elbv2", region_name="us-east-1").delete_listener(ListenerArn=prod)
+
+    done = _promote(ws)
+
+    assert done.returncode == 0, done.stderr
+    assert ws.read("production/web/deploy.yaml") == "strategy: rolling\nimage: nginx:1.27\n"
