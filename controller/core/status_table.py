@@ -1,8 +1,9 @@
 """The table ``ecs-gitops status`` prints: one row per service, what needs attention first.
 
-Rows are plain values built by the command from the status files, the config repository and,
-with ``--live``, ECS; this module sorts them and formats them as text (columns cut to the
-terminal's width, ANSI colours only when asked), markdown or JSON.
+Rows are built here (``status_rows``) from the config repository, the status files and, with
+``--live``, what ECS says, for ``ecs-gitops status`` and the status page alike; this module
+sorts them and formats them as text (columns cut to the terminal's width, ANSI colours only
+when asked), markdown or JSON.
 
 Purely computational: the clock (``now``), the width and whether to colour come in as arguments.
 """
@@ -10,11 +11,12 @@ Purely computational: the clock (``now``), the width and whether to colour come 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from controller.core.model import DesiredService, RepoState
 from controller.core.outcome import Result
 
 NO_STATUS = "NoStatus"
@@ -78,6 +80,84 @@ class StatusRow:
     def needs_attention(self) -> bool:
         """Failed, RolledBack or Invalid: what makes ``status`` exit 1."""
         return self.result in _FAILING
+
+
+class RecordedStatus(Protocol):
+    """What a row reads of a status file (``controller.status.records.ServiceStatus``)."""
+
+    @property
+    def result(self) -> Result: ...
+    @property
+    def commit(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def updatedAt(self) -> str: ...  # camelCase: the status file's key
+    @property
+    def phase(self) -> str | None: ...
+
+
+def selected_keys(state: RepoState, recorded: Collection[str], *, only: str | None) -> list[str]:
+    """Services in git, and those whose folder is gone but whose status file (``recorded``,
+    service keys) is still there, within an ``--only ENV[/SERVICE]`` selection."""
+    keys = set(state.select(only))
+    for key in recorded:
+        env = key.split("/", 1)[0]
+        if not only or only.strip("/") in (key, env):
+            keys.add(key)
+    return sorted(keys)
+
+
+def status_rows(
+    state: RepoState,
+    statuses: Mapping[str, RecordedStatus],
+    *,
+    only: str | None,
+    live: Mapping[str, LiveCounts] | None = None,
+) -> list[StatusRow]:
+    """One row per selected service (``selected_keys``), in key order."""
+    found = live or {}
+    return [
+        service_row(key, state=state, status=statuses.get(key), live=found.get(key))
+        for key in selected_keys(state, statuses.keys(), only=only)
+    ]
+
+
+def service_row(
+    key: str, *, state: RepoState, status: RecordedStatus | None, live: LiveCounts | None
+) -> StatusRow:
+    """The row of service ``key``: invalid in git, its status file's word, or no status yet."""
+    env, service = key.split("/", 1)
+    desired = state.services.get(key)
+    row = StatusRow(
+        env=env,
+        service=service,
+        result=NO_STATUS,
+        message="no status file yet",
+        commit=status.commit if status else None,
+        updated_at=status.updatedAt if status else None,
+        image=desired_image(desired) if desired else None,
+        live=live,
+    )
+    problems = state.invalid.get(key)
+    if problems is not None:
+        first = str(problems[0]) if problems else "invalid"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return replace(row, result=str(Result.INVALID), message=first + more)
+    if status is None:
+        return row
+    message = status.message if desired else f"not in git any more: {status.message}"
+    return replace(row, result=str(status.result), phase=status.phase, message=message)
+
+
+def desired_image(desired: DesiredService) -> str | None:
+    """The image git asks for: deploy.yaml's, else the first container's."""
+    if desired.deploy.image:
+        return desired.deploy.image
+    for container in desired.task_definition.get("containerDefinitions") or ():
+        if isinstance(container, dict) and container.get("image"):
+            return str(container["image"])
+    return None
 
 
 def sort_rows(rows: Sequence[StatusRow]) -> list[StatusRow]:

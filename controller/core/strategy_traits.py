@@ -50,6 +50,9 @@ class StrategyTraits:
     name_suffix: str = ""
     # fills service.yaml's ``<+targetGroupArn>`` placeholder (and needs it on a load balancer)
     fills_target_group: bool = False
+    # ECS runs its deployments itself: the one in flight is followed (and shown) through the
+    # service deployments API (DescribeServiceDeployments), not the rollout's own phases
+    service_deployments: bool = False
 
     @property
     def runs_once(self) -> bool:

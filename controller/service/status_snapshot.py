@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.commands.status import _row as status_row
-from controller.commands.status import _selected as selected_keys
-from controller.core.status_table import StatusRow
+from controller.core.status_table import StatusRow, status_rows
 from controller.service.status_page import page_document, recent_events
 from controller.source.git_repo import ConfigRepository
 from controller.source.tree import load_path
@@ -125,12 +123,11 @@ class StatusSnapshot:
     def _read(self) -> tuple[list[StatusRow], dict[str, list[dict[str, str]]]]:
         state = load_path(self._repo.path)
         statuses = StatusTree.parse(self._repo.read_status()).statuses
-        keys = selected_keys(state, statuses, only=self._only)
-        rows = [status_row(key, state=state, status=statuses.get(key), live=None) for key in keys]
+        rows = status_rows(state, statuses, only=self._only)
         events = {}
-        for key in keys:
-            status = statuses.get(key)
+        for row in rows:
+            status = statuses.get(row.key)
             found = recent_events(status.details) if status is not None else []
             if found:
-                events[key] = found
+                events[row.key] = found
         return rows, events

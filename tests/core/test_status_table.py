@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
+from controller.core.layout import load_repo
+from controller.core.outcome import Result
 from controller.core.status_table import (
     NO_STATUS,
     LiveCounts,
@@ -17,7 +20,9 @@ from controller.core.status_table import (
     format_markdown,
     format_text,
     image_tag,
+    selected_keys,
     sort_rows,
+    status_rows,
     summary,
 )
 
@@ -218,3 +223,79 @@ def test_json_document() -> None:
 def test_summary_of_nothing_and_of_one() -> None:
     assert summary([]) == "0 services"
     assert summary([_row("web", "Synced")]) == "1 service: 1 Synced"
+
+
+# ---- rows from the repository and the status files (what `status` and the page share) ---------
+
+REPO_FILES = {
+    "staging/environment.yaml": "cluster: staging\n",
+    "staging/web/deploy.yaml": "strategy: rolling\nimage: nginx:1.27\n",
+    "staging/web/task-definition.yaml": (
+        "family: web\nmemory: '512'\ncontainerDefinitions:\n  - name: web\n    image: ${image}\n"
+    ),
+    "staging/web/service.yaml": "desiredCount: 1\n",
+    "staging/broken/deploy.yaml": "strategy: rolling\nimage: nginx:1.27\nbogus: 1\n",
+    "staging/broken/task-definition.yaml": "family: broken\ncontainerDefinitions: []\n",
+    "staging/broken/service.yaml": "desiredCount: 1\n",
+    "production/environment.yaml": "cluster: production\n",
+    "production/api/deploy.yaml": "strategy: rolling\n",
+    "production/api/task-definition.yaml": (
+        "family: api\nmemory: '512'\ncontainerDefinitions:\n  - name: api\n    image: api:2.0\n"
+    ),
+    "production/api/service.yaml": "desiredCount: 1\n",
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    result: Result
+    commit: str = SHA
+    message: str = "deployed"
+    updatedAt: str = "2026-03-01T11:00:00Z"  # camelCase: the status file's key
+    phase: str | None = None
+
+
+def test_status_rows_from_git_and_status_files() -> None:
+    state = load_repo(REPO_FILES)
+    statuses = {
+        "staging/web": Recorded(Result.SYNCED),
+        "staging/gone": Recorded(Result.SYNCED, message="was here"),
+        "production/api": Recorded(Result.PROGRESSING, phase="rolling/wait"),
+    }
+    live = {"staging/web": LiveCounts(running=1, desired=1, deployment="COMPLETED")}
+
+    rows = {row.key: row for row in status_rows(state, statuses, only=None, live=live)}
+
+    assert sorted(rows) == ["production/api", "staging/broken", "staging/gone", "staging/web"]
+    assert rows["staging/web"] == StatusRow(
+        env="staging",
+        service="web",
+        result="Synced",
+        message="deployed",
+        commit=SHA,
+        image="nginx:1.27",
+        updated_at="2026-03-01T11:00:00Z",
+        live=live["staging/web"],
+    )
+    assert rows["staging/broken"].result == "Invalid" and rows["staging/broken"].message
+    assert rows["staging/gone"].message == "not in git any more: was here"
+    assert rows["production/api"].phase == "rolling/wait"
+    assert rows["production/api"].image == "api:2.0"  # no deploy.yaml image: the container's
+
+
+@pytest.mark.parametrize(
+    ("only", "keys"),
+    [
+        ("staging", ["staging/broken", "staging/gone", "staging/web"]),
+        ("staging/gone", ["staging/gone"]),
+        ("production/api/", ["production/api"]),
+        ("qa", []),
+    ],
+)
+def test_selected_keys_include_services_only_a_status_file_knows(
+    only: str, keys: list[str]
+) -> None:
+    state = load_repo(REPO_FILES)
+    assert selected_keys(state, ["staging/gone"], only=only) == keys
+    no_status = status_rows(state, {}, only=only)
+    assert all(row.result in (NO_STATUS, "Invalid") for row in no_status)

@@ -35,6 +35,13 @@ def test_descriptions_say_what_the_names_used_to() -> None:
     assert describe(Strategy.ROLLING).helpers("web") == ()
     assert describe(Strategy.RUN_TASK).needs == "run-task"
     assert {d.needs for d in DESCRIPTIONS.values() if not d.runs_once} == {"service"}
+    followed = [d.strategy for d in DESCRIPTIONS.values() if d.service_deployments]
+    assert followed == [Strategy.ECS]
+
+
+def test_status_reads_aws_through_the_adapters() -> None:
+    # what ``status --live`` asks ECS lives in controller/aws (status_reads), not in the command
+    assert _ADAPTER_BUILT.findall((CODE / "commands" / "status.py").read_text()) == []
 
 
 # a boto3 client, or an adapter around one, built where the rollout should use its context's
@@ -58,6 +65,8 @@ _NAMED = re.compile(r"\bStrategy\.[A-Z_]+\b")
 # (core/render.py names one strategy, as the placeholder of a deploy.yaml whose strategy is invalid)
 _ASKING = ["reconcile.py", "aws/live.py", "core/plan.py", "core/decision.py"]
 _ASKING += ["core/limits.py", "core/clashes.py", "core/layout.py", "core/schemas.py"]
+_ASKING += ["commands/status.py", "aws/status_reads.py", "core/status_table.py"]
+_ASKING += ["service/status_snapshot.py", "commands/promote.py", "core/promotion.py"]
 
 
 @pytest.mark.parametrize("module", _ASKING)

@@ -12,4 +12,5 @@ DESCRIPTION = StrategyTraits(
     runs=Runs.AS_SERVICE,
     needs="service",
     unused=("run-task",),
+    service_deployments=True,
 )
