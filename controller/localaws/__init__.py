@@ -5,7 +5,7 @@ or hang, which Lambda lifecycle hooks fail, how long tasks take to start and how
 minute of bake time lasts. Starting a server does network I/O on loopback.
 """
 
-from controller.localaws.ecs_simulation import SimulationOptions
+from controller.localaws.options import SimulationOptions
 from controller.localaws.server import LocalAws
 
 __all__ = ["LocalAws", "SimulationOptions"]

@@ -7,7 +7,7 @@ groups and listener rules), the bakes on the simulated clock, and each stage's l
 progress whose deploymentConfiguration.alarms are in ALARM; ``continue_deployment`` answers a PAUSE
 hook (ContinueServiceDeployment).
 
-Split from ``controller.localaws.ecs_simulation`` (whose EcsSimulation these functions advance)
+Split from ``controller.localaws.simulation`` (whose EcsSimulation these functions advance)
 so that the rolling scheduler stays readable. Does I/O only on moto's in-memory backends (ELBv2
 listener rules, CloudWatch alarms); time comes in as ``t``.
 """
@@ -24,7 +24,7 @@ from controller.localaws import blue_green
 from controller.localaws.service_deployments import HookRun, new_hook_id
 
 if TYPE_CHECKING:
-    from controller.localaws.ecs_simulation import EcsSimulation, _Deployment, _ServiceSim
+    from controller.localaws.simulation import EcsSimulation, _Deployment, _ServiceSim
 
 
 def schedule(sim: EcsSimulation, s: _ServiceSim, t: float) -> None:

@@ -1,8 +1,9 @@
 """The local-aws HTTP server: moto's WSGI application behind one lock, in a background thread.
 
-Every request first advances the ECS simulation to the wall clock, so any answer (DescribeServices,
-DescribeTargetHealth, ...) reflects every task transition due by then. Requests are served one at a
-time: moto's backends are process-global and not thread-safe. ECS calls the options say to refuse
+Every request first advances the ECS simulation to the wall clock (the server is what gives the
+simulation real time; ``controller.localaws.install`` patches moto to answer through it), so any
+answer (DescribeServices, DescribeTargetHealth, ...) reflects every task transition due by then.
+Requests are served one at a time: moto's backends are process-global and not thread-safe. ECS calls the options say to refuse
 (throttling, server errors) are answered before moto sees them. Does network I/O (loopback).
 """
 
@@ -27,8 +28,9 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from controller.localaws import ecs_handlers
-from controller.localaws.ecs_simulation import EcsSimulation, SimulationOptions
+from controller.localaws.install import Installation, install
+from controller.localaws.options import SimulationOptions
+from controller.localaws.simulation import EcsSimulation
 
 _READY_SECONDS = 10.0
 
@@ -100,6 +102,9 @@ class LocalAws:
         self._host = host
         self._port = port
         self._simulation = EcsSimulation(options or SimulationOptions())
+        # moto's backends and the simulation are not thread-safe: one request at a time
+        self._lock = threading.RLock()
+        self._installation: Installation | None = None
         self._refusals = _Refusals(self._simulation.options)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -111,7 +116,7 @@ class LocalAws:
 
     @options.setter
     def options(self, value: SimulationOptions) -> None:
-        with self._simulation.lock:
+        with self._lock:
             self._simulation.options = value
             self._refusals = _Refusals(value)
 
@@ -131,7 +136,7 @@ class LocalAws:
         # callers get the OSError instead.
         family = socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)[0][0]
         with socket.create_server((self._host, self._port), family=family) as listening:
-            ecs_handlers.install(self._simulation, time.time)
+            self._installation = install(self._simulation, time.time)
             try:
                 self._server = make_server(
                     self._host,
@@ -142,7 +147,7 @@ class LocalAws:
                     fd=listening.fileno(),
                 )
             except BaseException:
-                ecs_handlers.uninstall()
+                self._uninstall()
                 raise
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="local-aws", daemon=True
@@ -160,11 +165,16 @@ class LocalAws:
             self._thread.join()
         self._server = None
         self._thread = None
-        ecs_handlers.uninstall()
+        self._uninstall()
+
+    def _uninstall(self) -> None:
+        if self._installation is not None:
+            self._installation.close()
+            self._installation = None
 
     def reset(self) -> None:
         """Wipe all moto state and all simulation state."""
-        with self._simulation.lock:
+        with self._lock:
             moto_api_backend.reset()
             self._simulation.reset()
 
@@ -181,10 +191,10 @@ class LocalAws:
         self.stop()
 
     def _application(self, moto_app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
-        simulation = self._simulation
+        simulation, lock = self._simulation, self._lock
 
         def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-            with simulation.lock:
+            with lock:
                 refusal = self._refusals.take(environ)
                 if refusal is not None:
                     status, refused = refusal

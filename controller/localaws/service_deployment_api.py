@@ -1,9 +1,10 @@
 """moto handlers for the service deployments API, answered from the ECS simulation's records.
 
 ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
-StopServiceDeployment and ContinueServiceDeployment, which moto does not implement (it answered HTTP 500). ``handlers`` builds
-them around the installed simulation and clock; ``controller.localaws.ecs_simulation`` installs
-them with its other handlers. I/O only on moto's in-memory backends.
+StopServiceDeployment and ContinueServiceDeployment, which moto does not implement (it answered
+HTTP 500). ``handlers`` builds them around a simulation and a clock;
+``controller.localaws.install`` puts them into moto with the other handlers. No I/O of its own:
+answers come from the simulation's records.
 """
 
 from __future__ import annotations
@@ -17,43 +18,12 @@ from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from controller.localaws import native_rollout
-from controller.localaws.service_deployments import image_digest
 
 if TYPE_CHECKING:
-    from controller.localaws.ecs_simulation import EcsSimulation
+    from controller.localaws.simulation import EcsSimulation
 
 Handler = Callable[[EC2ContainerServiceResponse], ActionResult]
 MAX_DESCRIBED = 20  # DescribeServiceDeployments: "You can specify a maximum of 20 ARNs."
-
-
-def revision_members(
-    service: Any, *, task_definition: Any, settings: dict[str, Any]
-) -> dict[str, Any]:
-    """What DescribeServiceRevisions reports of a revision of moto's ``service``.
-
-    ``settings``: the deployment-only members (Service Connect, volumes, VPC Lattice) it runs with.
-    """
-    return {
-        "taskDefinition": task_definition.arn,
-        "capacityProviderStrategy": list(service.capacity_provider_strategy or []),
-        "launchType": service.launch_type,
-        "platformVersion": service.platform_version,
-        "platformFamily": service.platform_family,
-        "loadBalancers": list(service.load_balancers or []),
-        "serviceRegistries": list(service.service_registries or []),
-        "networkConfiguration": service.network_configuration or None,
-        # ECS resolves each image to a digest when the revision is created
-        "containerImages": [
-            {
-                "containerName": c.get("name"),
-                "image": c.get("image"),
-                "imageDigest": image_digest(c.get("image")),
-            }
-            for c in task_definition.container_definitions
-        ],
-        "guardDutyEnabled": False,
-        **settings,
-    }
 
 
 def _seconds(value: Any) -> float | None:

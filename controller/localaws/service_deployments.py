@@ -3,7 +3,7 @@
 Pure bookkeeping, no I/O and no clock: every change takes the time it happens at (``t``, seconds
 since the epoch) and answers are plain dicts in the shapes of botocore's ECS model
 (``ServiceDeployment``, ``ServiceDeploymentBrief``, ``ServiceRevision``). The ECS simulation
-(``controller.localaws.ecs_simulation``) says when a deployment starts, succeeds, rolls back or
+(``controller.localaws.simulation``) says when a deployment starts, succeeds, rolls back or
 stops, and how many tasks each revision has; this module only remembers and answers.
 
 ECS's rules followed here: a service deployment moves its service from its source revisions (the
@@ -83,6 +83,36 @@ def image_digest(image: object) -> str:
     if "@sha256:" in text:
         return text.split("@", 1)[1]
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def revision_members(
+    service: Any, *, task_definition: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """What DescribeServiceRevisions reports of a revision of moto's ``service``.
+
+    ``settings``: the deployment-only members (Service Connect, volumes, VPC Lattice) it runs with.
+    """
+    return {
+        "taskDefinition": task_definition.arn,
+        "capacityProviderStrategy": list(service.capacity_provider_strategy or []),
+        "launchType": service.launch_type,
+        "platformVersion": service.platform_version,
+        "platformFamily": service.platform_family,
+        "loadBalancers": list(service.load_balancers or []),
+        "serviceRegistries": list(service.service_registries or []),
+        "networkConfiguration": service.network_configuration or None,
+        # ECS resolves each image to a digest when the revision is created
+        "containerImages": [
+            {
+                "containerName": c.get("name"),
+                "image": c.get("image"),
+                "imageDigest": image_digest(c.get("image")),
+            }
+            for c in task_definition.container_definitions
+        ],
+        "guardDutyEnabled": False,
+        **settings,
+    }
 
 
 def new_hook_id() -> str:

@@ -2,14 +2,16 @@
 
 moto keeps ECS resources but nothing ever happens to them. This module is the heart of what
 local-aws adds on top: an :class:`EcsSimulation` that owns the lifecycle of service and run-task
-tasks. ``controller.localaws.ecs_handlers`` routes moto's ECS request handlers for services, tasks
-and task definitions through it and installs them; ``native_rollout`` runs native (blue/green,
-linear, canary) deployments; ``service_deployments`` keeps the service deployments API's records.
-Everything else stays moto's.
+tasks. ``native_rollout`` runs native (blue/green, linear, canary) deployments for it and
+``service_deployments`` keeps the service deployments API's records; ``controller.localaws.handlers``
+(moto's request handlers) calls it, and ``controller.localaws.install`` puts those handlers into
+moto. Everything else stays moto's.
 
-It does I/O only on moto's in-memory backends; time comes in as an argument (``now``, seconds since
-the epoch), and the simulation replays every task transition due up to ``now`` in order, so event
-timestamps are what a real cluster would have written, however rarely it is asked.
+No I/O, no patching and no clock of its own: its data are moto's model objects (what local-aws
+serves), changed in memory; every call takes the time it happens at (``now`` or ``t``, seconds
+since the epoch), and :meth:`EcsSimulation.advance` replays every task transition due up to ``now``
+in order, so event timestamps are what a real cluster would have written, however rarely it is
+asked, and a test can drive it with a fake clock without waiting.
 
 What is simulated, as real ECS does it:
 
@@ -66,14 +68,11 @@ acting on desiredCount, and the periodic repeat of steady-state events.
 
 from __future__ import annotations
 
-import fnmatch
 import heapq
 import itertools
 import math
-import threading
 import uuid
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,12 +84,14 @@ from moto.ecs.exceptions import (
 )
 from moto.elbv2.models import elbv2_backends
 
-from controller.localaws import blue_green, native_rollout, service_deployment_api
+from controller.localaws import blue_green, native_rollout
+from controller.localaws.options import SimulationOptions
 from controller.localaws.service_deployments import (
     RevisionCounts,
     ServiceDeployment,
     ServiceDeployments,
     image_digest,
+    revision_members,
 )
 
 # What CreateService fills in when a field is not given, as real ECS does.
@@ -113,41 +114,6 @@ def pull_error(image: str) -> str:
         "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
         f"failed to resolve ref {image}: {image}: not found"
     )
-
-
-@dataclass(frozen=True)
-class SimulationOptions:
-    """How simulated tasks behave. Globs are shell-style (fnmatch) on the full image reference."""
-
-    fail_images: tuple[str, ...] = ()
-    stuck_images: tuple[str, ...] = ()
-    fail_hooks: tuple[str, ...] = ()  # AWS_LAMBDA lifecycle hooks whose ARN matches answer FAILED
-    # tasks of matching images never start: the pull fails (CannotPullContainerError)
-    pull_fail_images: tuple[str, ...] = ()
-    task_start_seconds: float = 1.0
-    # calls to refuse before serving them, by ECS operation ("UpdateService") or operation and
-    # cluster ("DescribeServices/prod"): so many ThrottlingException (HTTP 400) answers, then so
-    # many HTTP 500 answers; counted from when the options are set (see ``LocalAws``)
-    throttle: Mapping[str, int] = field(default_factory=dict)
-    server_errors: Mapping[str, int] = field(default_factory=dict)
-    # how long one simulated minute (bakeTimeInMinutes) lasts, in real seconds
-    minute_seconds: float = 60.0
-
-    def fails(self, image: str) -> bool:
-        """True when tasks of ``image`` start and then exit 1."""
-        return any(fnmatch.fnmatchcase(image, glob) for glob in self.fail_images)
-
-    def pull_fails(self, image: str) -> bool:
-        """True when tasks of ``image`` stop in PENDING, their image not pulled."""
-        return any(fnmatch.fnmatchcase(image, glob) for glob in self.pull_fail_images)
-
-    def hook_fails(self, arn: str) -> bool:
-        """True when the Lambda lifecycle hook ``arn`` answers FAILED."""
-        return any(fnmatch.fnmatchcase(arn, glob) for glob in self.fail_hooks)
-
-    def stuck(self, image: str) -> bool:
-        """True when tasks of ``image`` stay PENDING forever."""
-        return any(fnmatch.fnmatchcase(image, glob) for glob in self.stuck_images)
 
 
 @dataclass
@@ -218,7 +184,8 @@ class _ServiceSim:
         return self.deployments[0]
 
 
-def _dt(t: float) -> datetime:
+def datetime_at(t: float) -> datetime:
+    """A simulated time as the UTC datetime moto's answers carry."""
     return datetime.fromtimestamp(t, tz=UTC)
 
 
@@ -226,7 +193,7 @@ def _new_deployment_id() -> str:
     return f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
 
 
-def _platform_family(task_definition: Any) -> str:
+def platform_family(task_definition: Any) -> str:
     """The platformFamily Fargate reports: the task definition's operating system family."""
     runtime = getattr(task_definition, "runtime_platform", None) or {}
     family = runtime.get("operatingSystemFamily")
@@ -239,19 +206,18 @@ def _circuit_breaker_threshold(desired: int) -> int:
 
 
 class EcsSimulation:
-    """The lifecycle state of every ECS service and task, advanced from the wall clock on request.
+    """The lifecycle state of every ECS service and task, advanced to the time it is given.
 
     Advancing costs what changes, not what exists: due transitions wait in heaps, and the scheduler
     visits only the services something happened to (or that are not yet steady), so thousands of
     settled services add nothing to a request. Cluster counters are counted when an answer shows
     them.
 
-    Not thread-safe by itself: callers hold :attr:`lock` around :meth:`advance` and any request.
+    Not thread-safe: one caller at a time (the server holds a lock around each request).
     """
 
     def __init__(self, options: SimulationOptions) -> None:
         self.options = options
-        self.lock = threading.RLock()
         self._seq = itertools.count()
         self._services: dict[int, _ServiceSim] = {}  # seq -> simulation, not yet INACTIVE
         self._tasks: dict[int, _TaskSim] = {}  # seq -> simulation, not yet STOPPED
@@ -393,13 +359,13 @@ class EcsSimulation:
             if fargate
             else None
         )
-        task.platform_family = _platform_family(task_definition) if fargate else None
+        task.platform_family = platform_family(task_definition) if fargate else None
         task.cpu = task_definition.cpu
         task.memory = task_definition.memory
-        task.created_at = _dt(now)
+        task.created_at = datetime_at(now)
         task.version = 1
         task.connectivity = "CONNECTED"
-        task.connectivity_at = _dt(now)
+        task.connectivity_at = datetime_at(now)
         task.health_status = "UNKNOWN"
         task.stopped_reason = None
         task.enable_execute_command = enable_execute_command
@@ -465,7 +431,7 @@ class EcsSimulation:
         start = self.options.task_start_seconds
         if x.status == "PROVISIONING":
             task.last_status = "PENDING"
-            task.pull_started_at = _dt(t)
+            task.pull_started_at = datetime_at(t)
             self._set_due(x, None if x.outcome == "stuck" else x.launched_at + start)
         elif x.status == "PENDING" and x.outcome == "no-pull":
             # ECS stops the task where the pull failed; no container ever ran (no exit code)
@@ -478,8 +444,8 @@ class EcsSimulation:
                 self._task_failed(x.service, x.deployment, t)
         elif x.status == "PENDING":
             task.last_status = "RUNNING"
-            task.pull_stopped_at = _dt(t)
-            task.started_at = _dt(t)
+            task.pull_stopped_at = datetime_at(t)
+            task.started_at = datetime_at(t)
             task.health_status = "UNKNOWN"
             for c in task.containers:
                 c["lastStatus"] = "RUNNING"
@@ -509,7 +475,7 @@ class EcsSimulation:
         was_running = x.status == "RUNNING"
         task.desired_status = "STOPPED"
         task.last_status = "STOPPED"
-        task.stopping_at = task.execution_stopped_at = task.stopped_at = _dt(t)
+        task.stopping_at = task.execution_stopped_at = task.stopped_at = datetime_at(t)
         task.stopped_reason = reason
         task.stop_code = code
         task.connectivity = None
@@ -638,7 +604,7 @@ class EcsSimulation:
             t,
             service_arn=service.arn,
             cluster_arn=s.backend._get_cluster(service.cluster_name).arn,
-            members=service_deployment_api.revision_members(
+            members=revision_members(
                 service,
                 task_definition=s.backend.describe_task_definition(d.task_definition),
                 settings=d.settings,
@@ -876,7 +842,7 @@ class EcsSimulation:
 
     def _event(self, s: _ServiceSim, t: float, message: str) -> None:
         events = s.service.events
-        events.insert(0, {"id": str(uuid.uuid4()), "createdAt": _dt(t), "message": message})
+        events.insert(0, {"id": str(uuid.uuid4()), "createdAt": datetime_at(t), "message": message})
         del events[MAX_EVENTS:]
 
     def _render(self, s: _ServiceSim) -> None:
@@ -896,8 +862,8 @@ class EcsSimulation:
                     "pendingCount": sum(1 for x in mine if x.status in ("PROVISIONING", "PENDING")),
                     "runningCount": sum(1 for x in mine if x.status == "RUNNING"),
                     "failedTasks": d.failed_tasks,
-                    "createdAt": _dt(d.created_at),
-                    "updatedAt": _dt(d.updated_at),
+                    "createdAt": datetime_at(d.created_at),
+                    "updatedAt": datetime_at(d.updated_at),
                     "launchType": service.launch_type,
                     "platformVersion": service.platform_version,
                     "platformFamily": service.platform_family,
