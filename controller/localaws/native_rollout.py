@@ -191,7 +191,10 @@ def roll_back(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: float, *, r
         blue_green.shift(s.backend, s.service, rule=rule, percent=0.0)
     green = [x for x in s.tasks if x.deployment is d]
     if green:
-        sim._stop_batch(s, green, t, reason=f"Rolling back deployment {d.id}")
+        # ECS's scheduler says the same of every task it stops itself, a rollback's included:
+        # the green tasks did nothing wrong, the deployment is being undone
+        scaled_in = f"Scaling activity initiated by (deployment {d.id})"
+        sim._stop_batch(s, green, t, reason=scaled_in)
     s.deployments.remove(d)
     if blue is not None:
         s.service.task_definition = blue.task_definition

@@ -2,14 +2,18 @@
 
 The real CLI as a subprocess, local-aws with a scaled clock (one simulated minute of bake time
 lasts one second), an ALB whose production and test listener rules forward to a blue and a
-green target group, and tests/data/ecs-blue-green-repo in a bare git remote.
+green target group, and tests/data/ecs-blue-green-repo in a bare git remote. Where the timing
+matters (an alarm or a failing check during the bake, LINEAR's half-way step) the sync runs in
+the background while the test watches ECS and the listener rules.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ import pytest
 
 from controller.localaws import LocalAws
 from tests.e2e.support import DATA, Workspace, network, publish, run_cli
+from tests.strategies.support import serving_probe
 
 KEY = "staging/web"
 
@@ -228,4 +233,193 @@ def test_a_rejected_pause_hook_ends_rolled_back(setup: tuple[Workspace, dict[str
     assert status["result"] == "RolledBack", status
     marker = ws.marker(KEY)
     assert marker is not None and marker["reason"] == "rejected at POST_TEST_TRAFFIC_SHIFT"
+    assert production_weights(arns) == {"blue": 100, "green": 0}
+
+
+# -- ECS's alarms, LINEAR steps and the controller's verify, watched while a sync runs ---------
+
+# generous: a loaded machine may take a while to reach a stage; the waits end as soon as it does
+WATCH_SECONDS = 90.0
+
+
+def deployment_arns() -> set[str]:
+    listed = ecs().list_service_deployments(cluster="staging", service="web")
+    return {str(d["serviceDeploymentArn"]) for d in listed["serviceDeployments"]}
+
+
+def new_deployment_at(stage: str, *, known: set[str]) -> dict[str, Any]:
+    """The service deployment not in ``known`` once ECS runs it at lifecycle ``stage``."""
+    deadline = time.monotonic() + WATCH_SECONDS
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        arns = sorted(deployment_arns() - known)
+        if arns:
+            seen = ecs().describe_service_deployments(serviceDeploymentArns=arns)[
+                "serviceDeployments"
+            ]
+            for deployment in seen:
+                if (deployment["status"], deployment.get("lifecycleStage")) == (
+                    "IN_PROGRESS",
+                    stage,
+                ):
+                    return dict(deployment)
+        time.sleep(0.05)
+    raise AssertionError(f"no new service deployment reached {stage}; last seen: {seen!r}")
+
+
+def sync_in_background(
+    ws: Workspace, pool: ThreadPoolExecutor
+) -> Future[subprocess.CompletedProcess[str]]:
+    """``ecs-gitops sync`` started, for the test to watch ECS meanwhile."""
+    return pool.submit(ws.sync)
+
+
+def ended(future: Future[subprocess.CompletedProcess[str]], expect: int) -> str:
+    result = future.result(timeout=180)
+    assert result.returncode == expect, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def commit_bump(ws: Workspace, message: str) -> None:
+    ws.pull()
+    ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    ws.commit_and_push(message)
+
+
+def alarm(name: str) -> Any:
+    """A CloudWatch alarm in moto, not in ALARM (until a test says so)."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+    return cloudwatch
+
+
+ALARMS = """  alarms:
+    alarmNames: [web-5xx]
+    enable: true
+    rollback: true
+"""
+
+
+def test_an_alarm_during_the_bake_rolls_the_deployment_back(
+    setup: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, arns = setup
+    cloudwatch = alarm("web-5xx")
+    # a bake long enough (20 simulated minutes: 20s) to be caught in; without the alarm the
+    # deployment would end SUCCESSFUL and the sync Synced
+    ws.replace(
+        "staging/web/service.yaml", "  bakeTimeInMinutes: 1\n", "  bakeTimeInMinutes: 20\n" + ALARMS
+    )
+    ws.commit_and_push("web: alarms roll back")
+    sync(ws)
+    known = deployment_arns()
+    commit_bump(ws, "web: nginx 1.27")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = sync_in_background(ws, pool)
+        baking = new_deployment_at("BAKE_TIME", known=known)
+        assert production_weights(arns) == {"blue": 0, "green": 100}
+        cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+        ended(running, expect=1)
+
+    status = ws.status(KEY)
+    assert status["result"] == "RolledBack", status
+    assert status["details"]["serviceDeploymentArn"] == baking["serviceDeploymentArn"]
+    marker = ws.marker(KEY)
+    assert marker is not None and "alarm web-5xx in ALARM" in marker["reason"], marker
+    (deployment,) = ecs().describe_service_deployments(
+        serviceDeploymentArns=[baking["serviceDeploymentArn"]]
+    )["serviceDeployments"]
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
+    assert deployment["alarms"]["triggeredAlarmNames"] == ["web-5xx"]
+    assert production_weights(arns) == {"blue": 100, "green": 0}
+
+
+LINEAR = """  strategy: LINEAR
+  linearConfiguration:
+    stepPercent: 50
+    stepBakeTimeInMinutes: 4
+"""
+
+
+def test_linear_holds_production_at_half_before_moving_it_all(
+    setup: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, arns = setup
+    # four simulated minutes (4s) at 50/50 between the two steps
+    ws.replace("staging/web/service.yaml", "  strategy: BLUE_GREEN\n", LINEAR)
+    ws.commit_and_push("web: linear in two steps")
+    sync(ws)
+    commit_bump(ws, "web: nginx 1.27")
+
+    observed: list[dict[str, int]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = sync_in_background(ws, pool)
+        while not running.done():
+            weights = production_weights(arns)
+            if not observed or observed[-1] != weights:
+                observed.append(weights)
+            time.sleep(0.05)
+        output = ended(running, expect=0)
+
+    assert ws.status(KEY)["result"] == "Synced"
+    assert observed[0] == {"blue": 100, "green": 0}, observed
+    assert {"blue": 50, "green": 50} in observed, observed
+    # never back to blue once shifting began, and all of it on green at the end
+    half = observed.index({"blue": 50, "green": 50})
+    assert observed[half:] == [{"blue": 50, "green": 50}, {"blue": 0, "green": 100}], observed
+    assert production_weights(arns) == {"blue": 0, "green": 100}
+    assert "production 50%" in output, output
+
+
+def test_a_failed_verify_during_the_bake_has_ecs_roll_back(
+    setup: tuple[Workspace, dict[str, str]],
+) -> None:
+    ws, arns = setup
+    ws.replace("staging/web/service.yaml", "  bakeTimeInMinutes: 1\n", "  bakeTimeInMinutes: 20\n")
+    ws.commit_and_push("web: a longer bake")
+    sync(ws)
+    known = deployment_arns()
+
+    with serving_probe() as probe, ThreadPoolExecutor(max_workers=1) as pool:
+        ws.pull()
+        ws.replace(
+            "staging/web/deploy.yaml",
+            "timeout: 60s\n",
+            f"timeout: 60s\nverify:\n  http:\n    - url: {probe.url}\n  duration: 15s\n",
+        )
+        ws.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+        ws.commit_and_push("web: nginx 1.27, verified")
+        running = sync_in_background(ws, pool)
+        baking = new_deployment_at("BAKE_TIME", known=known)
+        # production is on the new revision now, and it answers 500
+        probe.answer(500)
+        output = ended(running, expect=1)
+
+    status = ws.status(KEY)
+    assert status["result"] == "RolledBack", status
+    failed = f"verification failed: http {probe.url} answered 500, expected 200"
+    marker = ws.marker(KEY)
+    assert marker is not None and marker["reason"] == failed, marker
+    arn = baking["serviceDeploymentArn"]
+    assert f"stopping ECS service deployment {arn} with a rollback" in output, output
+    (deployment,) = ecs().describe_service_deployments(serviceDeploymentArns=[arn])[
+        "serviceDeployments"
+    ]
+    assert deployment["status"] == "ROLLBACK_SUCCESSFUL"
+    assert (
+        deployment["rollback"]["reason"]
+        == "Service deployment rolled back by StopServiceDeployment."
+    )
     assert production_weights(arns) == {"blue": 100, "green": 0}
