@@ -58,7 +58,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -350,7 +350,6 @@ class _Held:
     # monotonic seconds: see ``valid_until``
     valid_until: float
     lost: bool = False
-    since: float = field(default_factory=time.monotonic)
 
 
 class _LeaseStop(threading.Event):
@@ -704,7 +703,8 @@ class _TableJournal:
             if not keeper.table.put_rollout(unit, keeper.me, token, key=entry.key, record=text):
                 keeper.lose(unit, "a rollout checkpoint was refused: the table names another")
         except EcsGitopsError as e:
-            # the local journal has it; the next holder resumes from the checkpoint before
+            # a later checkpoint may get through; else the next holder resumes from the last
+            # one shared
             log.warning("%s: rollout checkpoint not shared: %s", entry.key, e)
 
     def forget(self, key: str) -> None:
