@@ -5,7 +5,10 @@ describes (``controller.core.importer`` turns it into manifests), so that right 
 import ``validate`` is clean, ``plan`` shows the services in sync and ``sync`` adopts them
 without registering or updating anything. Each imported service is tagged with the owner tag
 (``ecs-gitops.owner: ENV/SERVICE``, TagResource) unless ``--no-tag``, so the controller knows it
-for its own (prune). A service that cannot be imported says so in one line and the others go on.
+for its own (prune). A service that cannot be imported says so in one line and the others go on;
+with ``--all``, the services the controller made beside others (a canary, a blue-green
+generation: tagged as another folder's, or a helper of a listed service) are skipped, one line
+each.
 Does I/O: reads the checkout and AWS, writes the folders, tags the services.
 """
 
@@ -23,6 +26,7 @@ from controller.core.importer import (
     file_texts,
     import_service,
     imported_kinds,
+    not_a_folder,
     owner_conflict,
 )
 from controller.core.limits import is_ecs_name
@@ -49,17 +53,34 @@ def run(args: argparse.Namespace) -> int:
     if not names:
         print(f"ecs-gitops import: cluster {env.cluster} has no services", file=sys.stderr)
         return 1
-    imported = refused = 0
+    # with --all, the services the controller made beside others are not folders of their own
+    listed = () if args.service else tuple(names)
+    imported = refused = skipped = 0
     for name in names:
         key = f"{env.name}/{name}"
         try:
-            _import_one(api, root=root, env=env, name=name, force=args.force, tag=not args.no_tag)
+            _import_one(
+                api,
+                root=root,
+                env=env,
+                name=name,
+                force=args.force,
+                tag=not args.no_tag,
+                listed=listed,
+            )
             imported += 1
+        except _Skipped as e:
+            print(f"{key}: skipped: {e}")
+            skipped += 1
         except EcsGitopsError as e:
             print(f"ecs-gitops import: {key}: {e}", file=sys.stderr)
             refused += 1
-    print(f"{imported} imported, {refused} refused")
+    print(f"{imported} imported, {refused} refused, {skipped} skipped")
     return 1 if refused else 0
+
+
+class _Skipped(EcsGitopsError):
+    """``--all`` leaves this service out on purpose (a helper of another folder)."""
 
 
 def _environment(root: Path, name: str) -> Environment | None:
@@ -80,7 +101,14 @@ def _environment(root: Path, name: str) -> Environment | None:
 
 
 def _import_one(
-    api: EcsApi, *, root: Path, env: Environment, name: str, force: bool, tag: bool
+    api: EcsApi,
+    *,
+    root: Path,
+    env: Environment,
+    name: str,
+    force: bool,
+    tag: bool,
+    listed: tuple[str, ...],
 ) -> None:
     key = f"{env.name}/{name}"
     if not is_ecs_name(name):
@@ -93,6 +121,10 @@ def _import_one(
     live = read_service(api, cluster=env.cluster, name=name)
     if live is None:
         raise EcsGitopsError(f"no service {name} in cluster {env.cluster}")
+    if listed:
+        why = not_a_folder(name, env=env.name, importing=listed, service=live.service)
+        if why is not None:
+            raise _Skipped(why)
     conflict = owner_conflict(live.service, key=key)
     if conflict is not None:
         raise NotImportable(conflict)

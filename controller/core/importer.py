@@ -17,7 +17,7 @@ Purely computational.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -42,8 +42,10 @@ from controller.core.normalize import (
     SCALING_POLICY_RULES,
     child_schema,
 )
-from controller.core.ownership import OWNER_TAG, owner_of
+from controller.core.ownership import OWNER_TAG, generation_base, owner_of
+from controller.core.strategy_traits import Runs
 from controller.errors import EcsGitopsError
+from controller.strategies.descriptions import DESCRIPTIONS
 
 # The placeholder the imported image becomes in task-definition.yaml (deploy.yaml ``image``).
 IMAGE_PLACEHOLDER = "${image}"
@@ -176,6 +178,45 @@ def owner_conflict(service: Mapping[str, Any], *, key: str) -> str | None:
         f"service {service.get('serviceName')} is owned by {owner} (tag {OWNER_TAG}): "
         f"not imported as {key}"
     )
+
+
+def not_a_folder(
+    name: str,
+    *,
+    env: str,
+    importing: Collection[str],
+    service: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Why ``import --all`` leaves service ``name`` of ENV out, in one line, or None.
+
+    A service the controller created beside another one (a strategy's helper: ``webCanary``
+    beside ``web``, a ``web__3`` generation) is that folder's, not a folder of its own: it is
+    known by its owner tag naming another folder (``service``, with its tags) or, untagged, by
+    being a helper of a service in ``importing``.
+    """
+    key = f"{env}/{name}"
+    owner = owner_of(service) if service is not None else None
+    if owner == key:
+        return None  # imported, or created, as a folder of its own before
+    if owner is not None:
+        return (
+            f"service {name} is tagged {OWNER_TAG}={owner}: the controller made it for that "
+            "folder, not a folder of its own"
+        )
+    for traits in DESCRIPTIONS.values():
+        base = generation_base(name) if traits.runs is Runs.AS_GENERATIONS else None
+        if base is not None and base in importing:
+            return (
+                f"service {name} is a generation of {env}/{base} (strategy {traits.strategy}), "
+                "not a folder of its own"
+            )
+        for other in importing:
+            if other != name and name in traits.helpers(other):
+                return (
+                    f"service {name} is what strategy {traits.strategy} creates beside "
+                    f"{env}/{other}, not a folder of its own"
+                )
+    return None
 
 
 # ---- one manifest per kind --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from controller.core.importer import (
     NotImportable,
     file_texts,
     import_service,
+    not_a_folder,
     owner_conflict,
     scalable_target_manifest,
     scaling_policy_manifest,
@@ -323,3 +324,40 @@ def test_an_import_is_the_same_bytes_every_time() -> None:
     assert file_texts(import_service(_web(), folder="web")) == file_texts(
         import_service(copy.deepcopy(_web()), folder="web")
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "tags", "why"),
+    [
+        ("web", [], None),
+        ("worker", [{"key": "ecs-gitops.owner", "value": "staging/worker"}], None),
+        (
+            "webCanary",
+            [],
+            "service webCanary is what strategy canary creates beside staging/web, "
+            "not a folder of its own",
+        ),
+        (
+            "web__3",
+            [],
+            "service web__3 is a generation of staging/web (strategy blue-green), "
+            "not a folder of its own",
+        ),
+        (
+            "api__2",
+            [{"key": "ecs-gitops.owner", "value": "staging/api"}],
+            "service api__2 is tagged ecs-gitops.owner=staging/api: the controller made it for "
+            "that folder, not a folder of its own",
+        ),
+        ("apiCanary", [{"key": "team", "value": "shop"}], None),  # no api listed: someone's own
+        # its own folder's already (imported before): a helper's name is no matter
+        ("webCanary", [{"key": "ecs-gitops.owner", "value": "staging/webCanary"}], None),
+        ("shop__x", [], None),  # not a generation's name
+    ],
+)
+def test_import_all_leaves_out_what_the_controller_made_beside_another_folder(
+    name: str, tags: list[dict[str, str]], why: str | None
+) -> None:
+    listed = ("api__2", "apiCanary", "shop__x", "web", "webCanary", "web__3", "worker")
+    service = {"serviceName": name, "tags": tags}
+    assert not_a_folder(name, env="staging", importing=listed, service=service) == why
