@@ -214,9 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and sync adopts them without registering or updating anything. "
         "Each imported service is tagged ecs-gitops.owner=ENV/SERVICE (TagResource), which makes "
         "it the controller's to update and, with sync.prune, to delete when its folder goes. "
-        "Exit 0 when every service was imported, 1 when any was refused (one line each: a "
-        "folder that exists, a service not found, one the manifests cannot express), 2 on a "
-        "usage error.",
+        "With --all, the services the controller made beside another folder (tagged "
+        "ecs-gitops.owner as another folder's, or a strategy's helper of a listed service: "
+        "webCanary beside web, a blue-green generation web__3) are skipped, one line each. "
+        "Exit 0 when every service was imported or skipped, 1 when any was refused (one line "
+        "each: a folder that exists, a service not found, another folder's, one the manifests "
+        "cannot express), 2 on a usage error.",
     )
     p.add_argument("path", metavar="PATH", help="root of the config repository checkout")
     p.add_argument(
@@ -246,13 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
         "promote",
         help="write the image FROM_ENV/SERVICE runs live into TO_ENV/SERVICE/deploy.yaml",
         description="Read the image FROM_ENV/SERVICE runs live (the container deploy.yaml's "
-        "image stands for) and write it into TO_ENV/SERVICE/deploy.yaml, changing only its "
-        "image: line (comments and everything else stay byte for byte), then print the diff; "
+        "image stands for; for blue-green, in the generation behind the prod listener) and "
+        "write it into TO_ENV/SERVICE/deploy.yaml, changing only its image: line (comments and everything else stay byte for byte), then print the diff; "
         "commit it and open a pull request as usual. With --by-digest the image is written as "
         "repo@sha256:... from the running tasks' imageDigest. Refused (exit 1, one line) when "
         "the image is not running healthily in FROM_ENV: the service's primary deployment is "
-        "not COMPLETED, fewer tasks run than desired, or the running tasks disagree on the "
-        "digest. Exit 2 on a usage error.",
+        "not COMPLETED, another deployment is under way, fewer tasks run than desired, or the "
+        "running tasks disagree on the digest; and for a run-task job, which runs no service. "
+        "Exit 2 on a usage error.",
     )
     p.add_argument(
         "source", metavar="FROM_ENV/SERVICE", help="the service whose live image to copy"
@@ -345,8 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="one reconcile pass: pull the repository, deploy what changed, commit status back",
         description="One pass over every service (or the --only selection): render, diff against "
         "live ECS, roll out what changed with each service's strategy, roll back what failed, and "
-        "commit status and rollback markers under .ecs-gitops/. Exit 0 when no service failed, "
-        "was rolled back or was invalid in this pass, 1 otherwise.",
+        "commit status and rollback markers under .ecs-gitops/. Exit 0 when every service is "
+        "fine, 1 when in this pass a service failed, was rolled back, is invalid, was refused "
+        "(--allowed-accounts, --allowed-clusters) or could not be checked (Unknown: its "
+        "environment's live state could not be read).",
     )
     _add_repo_options(p)
     _add_pass_options(p)
@@ -357,9 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the controller as a service: passes on an interval and on push, HTTP, metrics",
         description="Run reconcile passes until SIGTERM: every --interval (with jitter), within "
         "a second of a new commit (a local repository is watched; others can POST a GitHub or "
-        "GitLab push webhook), never two at once. Serves GET /healthz, /readyz, /metrics and "
-        "POST /webhook on --listen. On SIGTERM, rollouts under way pause at a safe point, their "
-        "status is committed as Progressing (the next start resumes them) and it exits 0.",
+        "GitLab push webhook), never two at once. Serves GET / (the status page: the status "
+        "table of every service, refreshed live), /api/status (its JSON), /healthz, /readyz, "
+        "/metrics and POST /webhook on --listen. On SIGTERM, rollouts under way pause at a "
+        "safe point, their status is committed as Progressing (the next start resumes them) and it exits 0.",
     )
     _add_repo_options(p)
     _add_pass_options(p)
