@@ -250,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the image FROM_ENV/SERVICE runs live into TO_ENV/SERVICE/deploy.yaml",
         description="Read the image FROM_ENV/SERVICE runs live (the container deploy.yaml's "
         "image stands for; for blue-green, in the generation behind the prod listener) and "
-        "write it into TO_ENV/SERVICE/deploy.yaml, changing only its image: line (comments and everything else stay byte for byte), then print the diff; "
+        "write it into TO_ENV/SERVICE/deploy.yaml, changing only its image: line (comments "
+        "and everything else stay byte for byte), then print the diff; "
         "commit it and open a pull request as usual. With --by-digest the image is written as "
         "repo@sha256:... from the running tasks' imageDigest. Refused (exit 1, one line) when "
         "the image is not running healthily in FROM_ENV: the service's primary deployment is "
@@ -366,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
         "GitLab push webhook), never two at once. Serves GET / (the status page: the status "
         "table of every service, refreshed live), /api/status (its JSON), /healthz, /readyz, "
         "/metrics and POST /webhook on --listen. On SIGTERM, rollouts under way pause at a "
-        "safe point, their status is committed as Progressing (the next start resumes them) and it exits 0.",
+        "safe point, their status is committed as Progressing (the next start resumes them) "
+        "and it exits 0.",
     )
     _add_repo_options(p)
     _add_pass_options(p)

@@ -7,7 +7,8 @@ the running tasks' ``imageDigest``). The live service is where the strategy's de
 its live state is: for blue-green the ``<name>__<N>`` generation behind the prod listener (else
 the one the checkout's status file records); a job (run-task) has none and is refused. Only
 TO_ENV/SERVICE/deploy.yaml's ``image:`` line changes; the diff is printed and the user commits
-it. Refused, in one line, when the image is not running healthily. Does I/O: reads the checkout and AWS, writes one file, prints.
+it. Refused, in one line, when the image is not running healthily. Does I/O: reads the
+checkout and AWS, writes one file, prints.
 """
 
 from __future__ import annotations
