@@ -231,7 +231,7 @@ class EcsSimulation:
         self._dirty: dict[int, _ServiceSim] = {}
         self._unhealthy_targets: set[tuple[str, str]] = set()
         self._stopped: deque[tuple[float, _TaskSim]] = deque()  # oldest first
-        self._clock = 0.0
+        self._advanced_to = 0.0  # the time of the last advance: time never goes back
         self.service_deployments = ServiceDeployments()
 
     def reset(self) -> None:
@@ -252,12 +252,12 @@ class EcsSimulation:
 
     def advance(self, now: float) -> None:
         """Replay every transition due up to ``now`` in order, scheduling services after each."""
-        now = max(now, self._clock)
+        now = max(now, self._advanced_to)
         while True:
             t = self._next_due()
             if t is None or t > now:
                 break
-            self._clock = t
+            self._advanced_to = t
             # Everything due at t, tasks in launch order, then services in creation order.
             tasks = []
             while self._task_due and self._task_due[0][0] <= t:
@@ -276,7 +276,7 @@ class EcsSimulation:
             while self._wake and self._wake[0][0] <= t:
                 self._touch(heapq.heappop(self._wake)[2])
             self._schedule_dirty(t)
-        self._clock = now
+        self._advanced_to = now
         self._schedule_dirty(now)
         self._forget_stopped(now)
 
@@ -555,7 +555,7 @@ class EcsSimulation:
         self._render(s)
 
     def _make_inactive(self, s: _ServiceSim) -> None:
-        t = s.inactive_at or self._clock
+        t = s.inactive_at or self._advanced_to
         for x in list(s.tasks):
             self.stop(x, t, reason="Service deleted", code="ServiceSchedulerInitiated")
         s.service.status = "INACTIVE"
