@@ -14,7 +14,6 @@ listener rules, CloudWatch alarms); time comes in as ``t``.
 
 from __future__ import annotations
 
-import heapq
 from typing import TYPE_CHECKING
 
 from moto.cloudwatch.models import cloudwatch_backends
@@ -37,7 +36,7 @@ def schedule(sim: EcsSimulation, s: _ServiceSim, t: float) -> None:
         green = [x for x in s.tasks if x.deployment is d]
         if stage == "SCALE_UP":
             if len(green) < desired:
-                sim._launch_batch(s, d, desired - len(green), t)
+                sim.launch_batch(s, d, desired - len(green), t)
             if len(green) < desired or not all(x.healthy for x in green):
                 break
         elif stage == "TEST_TRAFFIC_SHIFT":
@@ -51,13 +50,13 @@ def schedule(sim: EcsSimulation, s: _ServiceSim, t: float) -> None:
                 d.bake_until = t + blue_green.bake_seconds(
                     service, minute_seconds=sim.options.minute_seconds
                 )
-                heapq.heappush(sim._wake, (d.bake_until, next(sim._seq), s))
+                sim.wake_at(d.bake_until, s)
             if t < d.bake_until:
                 break
         elif stage == "CLEAN_UP":
             blue = [x for x in s.tasks if x.deployment is not d]
             if blue:
-                sim._stop_batch(
+                sim.stop_batch(
                     s, blue, t, reason=f"Scaling activity initiated by (deployment {d.id})"
                 )
             blue_green.swap_target_groups(service)
@@ -69,7 +68,7 @@ def schedule(sim: EcsSimulation, s: _ServiceSim, t: float) -> None:
             if d.record is not None:
                 d.record.succeed(t)
             s.steady = True
-            sim._event(s, t, f"(service {service.name}) has reached a steady state.")
+            sim.event(s, t, f"(service {service.name}) has reached a steady state.")
             break
         if not _run_hooks(sim, s, d, stage, t):
             break  # a PAUSE hook awaits action, or a hook rolled the deployment back
@@ -94,7 +93,7 @@ def _shift_production(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: flo
         if d.step < len(steps) and wait_minutes:
             # ECS bakes between steps, not after the last one
             d.step_until = t + wait_minutes * sim.options.minute_seconds
-            heapq.heappush(sim._wake, (d.step_until, next(sim._seq), s))
+            sim.wake_at(d.step_until, s)
     return True
 
 
@@ -129,7 +128,7 @@ def _run_hooks(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, stage: str, t
             else:
                 minutes = float(timeout.get("timeoutInMinutes", 1440))
                 run.expires_at = t + minutes * sim.options.minute_seconds
-                heapq.heappush(sim._wake, (run.expires_at, next(sim._seq), s))
+                sim.wake_at(run.expires_at, s)
             record.hooks.append(run)
     for run in record.hooks:
         expired = run.expires_at is not None and t >= run.expires_at
@@ -171,7 +170,7 @@ def check_alarms(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: float) -
     d.rollout_state = "FAILED"
     d.rollout_state_reason = f"ECS deployment {d.id} failed: alarm(s) {listed} in ALARM state."
     d.updated_at = t
-    sim._event(s, t, f"(service {s.service.name}) deployment {d.id} failed: alarm(s) {listed}.")
+    sim.event(s, t, f"(service {s.service.name}) deployment {d.id} failed: alarm(s) {listed}.")
     if d.record is not None:
         d.record.triggered_alarms = triggered
     reason = f"Service deployment rolled back because CloudWatch alarm(s) {listed} went into ALARM."
@@ -179,7 +178,9 @@ def check_alarms(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: float) -
     if alarms.get("rollback") and d.blue_green:
         roll_back(sim, s, d, t, reason=reason)
     elif alarms.get("rollback") and target is not None:
-        sim._roll_back(s, t, target=target, reason=reason, deployment_reason="ECS deployment alarm")
+        sim.roll_back_to(
+            s, t, target=target, reason=reason, deployment_reason="ECS deployment alarm"
+        )
     elif d.record is not None:
         d.record.stop(t, reason=d.rollout_state_reason)
 
@@ -194,7 +195,7 @@ def roll_back(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: float, *, r
         # ECS's scheduler says the same of every task it stops itself, a rollback's included:
         # the green tasks did nothing wrong, the deployment is being undone
         scaled_in = f"Scaling activity initiated by (deployment {d.id})"
-        sim._stop_batch(s, green, t, reason=scaled_in)
+        sim.stop_batch(s, green, t, reason=scaled_in)
     s.deployments.remove(d)
     if blue is not None:
         s.service.task_definition = blue.task_definition
@@ -204,7 +205,7 @@ def roll_back(sim: EcsSimulation, s: _ServiceSim, d: _Deployment, t: float, *, r
             t, reason=reason, to_revision=blue.revision if blue is not None else d.revision
         )
     s.steady = False
-    sim._touch(s)
+    sim.touch(s)
 
 
 def continue_deployment(
@@ -214,7 +215,7 @@ def continue_deployment(
     s = next(
         (
             s
-            for s in sim._services.values()
+            for s in sim.services()
             if s.deployments and s.primary.record is not None and s.primary.record.arn == arn
         ),
         None,
@@ -235,4 +236,4 @@ def continue_deployment(
     if action == "ROLLBACK":
         s.primary.rejected_at = s.primary.stage
     s.primary.updated_at = t
-    sim._touch(s)  # the next scheduler pass goes on, or rolls back
+    sim.touch(s)  # the next scheduler pass goes on, or rolls back

@@ -274,7 +274,7 @@ class EcsSimulation:
             for s in services:
                 self._make_inactive(s)
             while self._wake and self._wake[0][0] <= t:
-                self._touch(heapq.heappop(self._wake)[2])
+                self.touch(heapq.heappop(self._wake)[2])
             self._schedule_dirty(t)
         self._advanced_to = now
         self._schedule_dirty(now)
@@ -298,7 +298,15 @@ class EcsSimulation:
         if due is not None:
             heapq.heappush(self._task_due, (due, x.seq, x))
 
-    def _touch(self, s: _ServiceSim | None) -> None:
+    def wake_at(self, t: float, s: _ServiceSim) -> None:
+        """Have the scheduler visit ``s`` at ``t`` (a bake, a step's bake or a hook's timeout ends)."""
+        heapq.heappush(self._wake, (t, next(self._seq), s))
+
+    def services(self) -> list[_ServiceSim]:
+        """The services not yet INACTIVE, in creation order."""
+        return list(self._services.values())
+
+    def touch(self, s: _ServiceSim | None) -> None:
         """Have the scheduler visit ``s`` at its next pass."""
         if s is not None and s.seq in self._services:
             self._dirty[s.seq] = s
@@ -427,7 +435,7 @@ class EcsSimulation:
 
     def _transition(self, x: _TaskSim, t: float) -> None:
         task = x.task
-        self._touch(x.service)
+        self.touch(x.service)
         start = self.options.task_start_seconds
         if x.status == "PROVISIONING":
             task.last_status = "PENDING"
@@ -491,7 +499,7 @@ class EcsSimulation:
         if x.service is not None and x in x.service.tasks:
             x.service.tasks.remove(x)
             x.service.steady = False
-            self._touch(x.service)
+            self.touch(x.service)
 
     def _forget_stopped(self, now: float) -> None:
         while self._stopped and self._stopped[0][0] < now - STOPPED_TASK_RETENTION_SECONDS:
@@ -540,7 +548,7 @@ class EcsSimulation:
         s.primary.desired_count = s.service.desired_count
         s.primary.updated_at = now
         s.steady = False
-        self._touch(s)
+        self.touch(s)
         self._render(s)
 
     def delete_service(self, s: _ServiceSim, now: float) -> None:
@@ -551,7 +559,7 @@ class EcsSimulation:
             s.primary.record.stop(now, reason="The service was deleted.")
         s.inactive_at = now + self.options.task_start_seconds
         heapq.heappush(self._inactive_due, (s.inactive_at, s.seq, s))
-        self._touch(s)
+        self.touch(s)
         self._render(s)
 
     def _make_inactive(self, s: _ServiceSim) -> None:
@@ -594,7 +602,7 @@ class EcsSimulation:
             d.revision, d.record, d.rollback = rollback_to.revision, s.primary.record, True
         s.deployments.insert(0, d)
         s.steady = False
-        self._touch(s)
+        self.touch(s)
         return d
 
     def _record_service_deployment(self, s: _ServiceSim, d: _Deployment, t: float) -> None:
@@ -655,7 +663,7 @@ class EcsSimulation:
             native_rollout.roll_back(self, s, d, t, reason=reason)
         elif stop_type == "ROLLBACK" and target is not None:
             d.rollout_state_reason = "Service deployment stopped: rolling back."
-            self._roll_back(
+            self.roll_back_to(
                 s,
                 t,
                 target=target,
@@ -666,15 +674,15 @@ class EcsSimulation:
             # ABORT (or nothing to go back to): the service stays as it is, nothing more launches
             d.rollout_state_reason = "Service deployment stopped by request."
             record.stop(t, reason="Service deployment stopped by request.")
-        self._touch(s)
+        self.touch(s)
         self._render(s)
 
-    def _roll_back(
+    def roll_back_to(
         self, s: _ServiceSim, t: float, *, target: _Deployment, reason: str, deployment_reason: str
     ) -> None:
         """Start a PRIMARY on ``target``'s revision; the failed service deployment rolls back."""
         failed = s.primary
-        self._event(s, t, f"(service {s.service.name}) rolling back to deployment {target.id}.")
+        self.event(s, t, f"(service {s.service.name}) rolling back to deployment {target.id}.")
         s.service.task_definition = target.task_definition
         if failed.record is not None:
             failed.record.roll_back(t, reason=reason, to_revision=target.revision)
@@ -691,7 +699,7 @@ class EcsSimulation:
         service = s.service
         if service.status == "DRAINING":
             if s.tasks:
-                self._stop_batch(s, list(s.tasks), t, reason="Service deleted")
+                self.stop_batch(s, list(s.tasks), t, reason="Service deleted")
             self._render(s)
             return
         primary = s.primary
@@ -727,7 +735,7 @@ class EcsSimulation:
             # Scale in: the ones not yet running go first.
             to_stop += sorted(mine, key=lambda x: x.status == "RUNNING")[:surplus]
         if to_stop:
-            self._stop_batch(
+            self.stop_batch(
                 s, to_stop, t, reason=f"Scaling activity initiated by (deployment {primary.id})"
             )
 
@@ -736,11 +744,11 @@ class EcsSimulation:
             mine = [x for x in s.tasks if x.deployment is primary]
             count = min(desired - len(mine), max_alive - len(s.tasks))
             if count > 0:
-                self._launch_batch(s, primary, count, t)
+                self.launch_batch(s, primary, count, t)
         self._check_steady(s, t)
         self._render(s)
 
-    def _launch_batch(self, s: _ServiceSim, d: _Deployment, count: int, t: float) -> None:
+    def launch_batch(self, s: _ServiceSim, d: _Deployment, count: int, t: float) -> None:
         service = s.service
         backend = s.backend
         task_definition = backend.describe_task_definition(d.task_definition)
@@ -771,14 +779,14 @@ class EcsSimulation:
             for _ in range(count)
         ]
         ids = " ".join(f"(task {x.task.id})" for x in launched)
-        self._event(s, t, f"(service {service.name}) has started {count} tasks: {ids}.")
+        self.event(s, t, f"(service {service.name}) has started {count} tasks: {ids}.")
         d.updated_at = t
 
-    def _stop_batch(self, s: _ServiceSim, tasks: list[_TaskSim], t: float, *, reason: str) -> None:
+    def stop_batch(self, s: _ServiceSim, tasks: list[_TaskSim], t: float, *, reason: str) -> None:
         ids = " ".join(f"(task {x.task.id})" for x in tasks)
         for x in tasks:
             self.stop(x, t, reason=reason, code="ServiceSchedulerInitiated")
-        self._event(
+        self.event(
             s, t, f"(service {s.service.name}) has stopped {len(tasks)} running tasks: {ids}."
         )
 
@@ -795,7 +803,7 @@ class EcsSimulation:
         name = s.service.name
         d.rollout_state = "FAILED"
         d.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
-        self._event(
+        self.event(
             s, t, f"(service {name}) deployment {d.id} deployment failed: tasks failed to start."
         )
         target = s.last_completed
@@ -807,7 +815,7 @@ class EcsSimulation:
         if d.blue_green:
             native_rollout.roll_back(self, s, d, t, reason=reason)
         elif breaker.get("rollback") and target is not None and not d.rollback:
-            self._roll_back(
+            self.roll_back_to(
                 s,
                 t,
                 target=target,
@@ -838,9 +846,9 @@ class EcsSimulation:
                 primary.record.succeed(t)
         if not s.steady:
             s.steady = True
-            self._event(s, t, f"(service {s.service.name}) has reached a steady state.")
+            self.event(s, t, f"(service {s.service.name}) has reached a steady state.")
 
-    def _event(self, s: _ServiceSim, t: float, message: str) -> None:
+    def event(self, s: _ServiceSim, t: float, message: str) -> None:
         events = s.service.events
         events.insert(0, {"id": str(uuid.uuid4()), "createdAt": datetime_at(t), "message": message})
         del events[MAX_EVENTS:]
