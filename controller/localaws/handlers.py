@@ -509,7 +509,8 @@ class EcsHandlers:
             c.setdefault("systemControls", [])
             for mapping in c.get("portMappings") or []:
                 mapping.setdefault("protocol", "tcp")
-                # Under awsvpc "hostPort" can be left blank or it must be the same value as containerPort.
+                # Under awsvpc "hostPort" can be left blank or it must be the same value as
+                # containerPort.
                 if td.network_mode == "awsvpc" and "containerPort" in mapping:
                     mapping.setdefault("hostPort", mapping["containerPort"])
         td.requires_attributes = [{"name": name} for name in _required_attributes(td)]

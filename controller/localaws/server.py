@@ -3,8 +3,9 @@
 Every request first advances the ECS simulation to the wall clock (the server is what gives the
 simulation real time; ``controller.localaws.install`` patches moto to answer through it), so any
 answer (DescribeServices, DescribeTargetHealth, ...) reflects every task transition due by then.
-Requests are served one at a time: moto's backends are process-global and not thread-safe. ECS calls the options say to refuse
-(throttling, server errors) are answered before moto sees them. Does network I/O (loopback).
+Requests are served one at a time: moto's backends are process-global and not thread-safe. ECS
+calls the options say to refuse (throttling, server errors) are answered before moto sees them.
+Does network I/O (loopback).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 moto keeps ECS resources but nothing ever happens to them. This module is the heart of what
 local-aws adds on top: an :class:`EcsSimulation` that owns the lifecycle of service and run-task
 tasks. ``native_rollout`` runs native (blue/green, linear, canary) deployments for it and
-``service_deployments`` keeps the service deployments API's records; ``controller.localaws.handlers``
-(moto's request handlers) calls it, and ``controller.localaws.install`` puts those handlers into
-moto. Everything else stays moto's.
+``service_deployments`` keeps the service deployments API's records;
+``controller.localaws.handlers`` (moto's request handlers) calls it, and
+``controller.localaws.install`` puts those handlers into moto. Everything else stays moto's.
 
 No I/O, no patching and no clock of its own: its data are moto's model objects (what local-aws
 serves), changed in memory; every call takes the time it happens at (``now`` or ``t``, seconds
@@ -299,7 +299,7 @@ class EcsSimulation:
             heapq.heappush(self._task_due, (due, x.seq, x))
 
     def wake_at(self, t: float, s: _ServiceSim) -> None:
-        """Have the scheduler visit ``s`` at ``t`` (a bake, a step's bake or a hook's timeout ends)."""
+        """Have the scheduler visit ``s`` at ``t``: a bake, a step bake or a hook timeout ends."""
         heapq.heappush(self._wake, (t, next(self._seq), s))
 
     def services(self) -> list[_ServiceSim]:
