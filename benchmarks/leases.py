@@ -15,14 +15,12 @@ folder).
     python benchmarks/leases.py                                  # 4,000 services, 40 environments
     python benchmarks/leases.py --services 400 --environments 40 --runs 2   # a quick run
 
-At most 100 services are autoscaled by default (``--autoscaled-every``): local-aws cannot list
-more scalable targets than that (see benchmarks/README.md).
+One service in ten has a scalable target and a scaling policy (``--autoscaled-every``).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -197,14 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--autoscaled-every",
         type=int,
-        help="one service in this many has a scalable target (default: 10, or fewer so that "
-        "there are at most 100: local-aws's DescribeScalableTargets, moto's, repeats its "
-        "second page's NextToken, so a third page cannot be read)",
+        default=bench.AUTOSCALED_EVERY,
+        help=f"one service in this many has a scalable target and a scaling policy "
+        f"(default {bench.AUTOSCALED_EVERY})",
     )
     args = parser.parse_args(argv)
-    bench.AUTOSCALED_EVERY = args.autoscaled_every or max(
-        bench.AUTOSCALED_EVERY, math.ceil(args.services / 100)
-    )
+    bench.AUTOSCALED_EVERY = args.autoscaled_every
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

@@ -9,7 +9,8 @@ The modules, from the inside out:
 - ``simulation`` (with ``native_rollout``, ``blue_green`` and ``service_deployments``): the ECS
   lifecycle, no I/O, driven by the time each call is given (a test can advance a fake clock);
 - ``handlers`` and ``service_deployment_api``: moto's ECS request handlers, answered through one
-  simulation at one clock;
+  simulation at one clock; ``autoscaling_api``: Application Auto Scaling's reads, paged as AWS
+  pages them;
 - ``install``: the one place that patches moto (process-wide, undone on close);
 - ``server``: ``LocalAws``, which installs the handlers at the wall clock and serves requests one
   at a time; ``options``: ``SimulationOptions``.

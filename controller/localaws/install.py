@@ -3,8 +3,9 @@
 moto's backends and response classes are global to the process, so local-aws can only answer
 through them by replacing methods on moto's classes: :func:`install` sets every replacement of
 :meth:`EcsHandlers.replacements <controller.localaws.handlers.EcsHandlers.replacements>` (and one
-fix to moto's network interfaces) and returns an :class:`Installation` whose :meth:`close` puts
-moto's own methods back. One installation at a time per process. No I/O.
+fix to moto's network interfaces), then Application Auto Scaling's paginated reads
+(:func:`controller.localaws.autoscaling_api.replacements`), and returns an :class:`Installation`
+whose :meth:`close` puts moto's own methods back. One installation at a time per process. No I/O.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 
+from controller.localaws import autoscaling_api
 from controller.localaws.handlers import EcsHandlers
 from controller.localaws.simulation import EcsSimulation
 
@@ -35,6 +37,7 @@ class Installation:
             # moto names an ENI's private DNS only in VPCs with DNS hostnames enabled, but its ECS
             # tasks always read it: without this, a task in any other VPC fails with a 500
             replacements[(NetworkInterface, "private_dns_name")] = None
+        replacements.update(autoscaling_api.replacements())
         for (owner, name), replacement in replacements.items():
             self._originals[(owner, name)] = owner.__dict__.get(name, _ABSENT)
             setattr(owner, name, replacement)
