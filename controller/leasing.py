@@ -35,7 +35,8 @@ class LeaseGuard(Protocol):
         ...
 
     def stop_for(self, key: str, stop: threading.Event) -> threading.Event:
-        """An event set when ``stop`` is, or when the lease of ``key``'s unit is lost or ends."""
+        """An event set when ``stop`` is, or when the lease of ``key``'s unit is lost or ends;
+        then its ``reason`` says which (a paused rollout's message names it)."""
         ...
 
     def admit(self, changes: Mapping[str, str | None]) -> tuple[dict[str, str | None], list[str]]:

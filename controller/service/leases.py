@@ -352,20 +352,29 @@ class _Held:
     lost: bool = False
 
 
-class _LeaseStop(threading.Event):
+class LeaseStop(threading.Event):
     """Set when the controller stops or when the lease of one unit is not valid any more.
 
     Its state is computed when asked (``is_set``), from the clock: a thread that resumes
     after a pause sees the lease gone before it can act, without waiting for the keeper.
+    ``reason`` says why a rollout paused when the lease is what stopped it (the strategies
+    read it as any stop event's reason, knowing nothing of leases).
     """
 
-    def __init__(self, *, stop: threading.Event, valid: Callable[[], bool]) -> None:
+    def __init__(self, *, stop: threading.Event, why_not: Callable[[], str | None]) -> None:
         super().__init__()
         self._stop = stop
-        self._valid = valid
+        self._why_not = why_not
 
     def is_set(self) -> bool:
-        return super().is_set() or self._stop.is_set() or not self._valid()
+        return super().is_set() or self._stop.is_set() or self._why_not() is not None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the lease stopped the rollout; None while valid or when the controller stops."""
+        if self._stop.is_set():
+            return None
+        return self._why_not()
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -606,9 +615,21 @@ class LeaseKeeper:
             units = list(self._held)
         return {u: t for u in units if (t := self.token(u)) is not None}
 
-    def stop_for(self, key: str, stop: threading.Event) -> threading.Event:
+    def stop_for(self, key: str, stop: threading.Event) -> LeaseStop:
         unit = self.unit_of(key)
-        return _LeaseStop(stop=stop, valid=lambda: self.token(unit) is not None)
+        return LeaseStop(stop=stop, why_not=lambda: self.why_not(unit))
+
+    def why_not(self, unit: str) -> str | None:
+        """Why this controller may not act on ``unit`` now, as a rollout's pause says it; None
+        while its lease is valid."""
+        with self._lock:
+            lease = self._held.get(unit)
+            # a lost lease is forgotten at the next round: not held any more means lost too
+            if lease is None or lease.lost:
+                return f"the lease of {unit} was lost to another controller, which resumes it"
+            if self._clock() >= lease.valid_until:
+                return f"the lease of {unit} was not renewed in time; its next holder resumes it"
+            return None
 
     @contextmanager
     def acting(self, key: str, clients: Any) -> Iterator[None]:

@@ -286,7 +286,7 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
                 ctx.report(f"retrying in {pause:.1f}s (attempt {failures + 1}): {e}")
                 ctx.checkpoint(rollout.progress)
                 if ctx.stop.is_set():
-                    return _paused(rollout)
+                    return _paused(rollout, ctx.stop)
                 _pause(ctx, pause)
                 continue
             # refused as invalid, or still failing at the deadline: retrying cannot help
@@ -296,7 +296,7 @@ def drive(rollout: Rollout, ctx: RolloutContext) -> Outcome:
         if outcome is not None:
             return with_cause(rollout, ctx, outcome)
         if ctx.stop.is_set():
-            return _paused(rollout)
+            return _paused(rollout, ctx.stop)
         if rollout.waits():
             _pause(ctx, ctx.poll_seconds)
 
@@ -342,11 +342,19 @@ def _pause(ctx: RolloutContext, seconds: float) -> None:
         ctx.sleep(seconds)
 
 
-def _paused(rollout: Rollout) -> Outcome:
+def _paused(rollout: Rollout, stop: threading.Event) -> Outcome:
     phase = rollout.progress.phase
+    # a stop event may say why it was set (``reason``, e.g. the lease of a unit lost); without
+    # one, the controller itself is stopping
+    reason = getattr(stop, "reason", None)
+    why = (
+        f": {reason}"
+        if isinstance(reason, str) and reason
+        else " when the controller stopped; resumes on its next start"
+    )
     return Outcome(
         Result.PROGRESSING,
-        f"paused in phase {phase} when the controller stopped; resumes on its next start",
+        f"paused in phase {phase}{why}",
         task_definition_arn=rollout.progress.task_definition_arn,
         details={"phase": phase, "rollout": rollout.progress.to_dict()},
     )
