@@ -315,9 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--repo, cloned into a temporary folder). Failed, RolledBack, Invalid, Unknown, paused "
         "and Progressing, OutOfSync come first, then services without a status file (NoStatus), "
         "then Synced. Invalid services show their first validate error. --live adds ECS's "
-        "running/desired counts and the deployment in flight (read-only calls). Colours only on a "
+        "running/desired counts and the deployment in flight (read-only calls); with --lease-table "
+        "NAME, the controller holding each service's lease (HOLDER). Colours only on a "
         "terminal, never with NO_COLOR set. Exit 0, 1 when any service is Failed, RolledBack or "
-        "Invalid, 2 when the status cannot be shown (usage, unreachable repository).",
+        "Invalid, 2 when the status cannot be shown (usage, unreachable repository or lease "
+        "table).",
     )
     p.add_argument("path", nargs="?", metavar="PATH", help="root of a config repository checkout")
     p.add_argument(
@@ -335,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--live",
         action="store_true",
         help="also ask ECS for running/desired counts and the deployment in flight",
+    )
+    p.add_argument(
+        "--lease-table",
+        metavar="NAME",
+        help="with --live: also show which controller holds each service's lease (holder, "
+        "token, expiry) in the DynamoDB table of run --lease-table NAME (read only)",
     )
     p.add_argument(
         "--format",

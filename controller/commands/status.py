@@ -2,7 +2,8 @@
 
 Reads the config repository and its status files, from a checkout (PATH) or from a remote
 (``--repo URL``, cloned into a temporary folder and removed afterwards); with ``--live`` also
-what ECS runs right now (read-only calls). Does I/O: files, git, AWS reads, the terminal.
+what ECS runs right now (read-only calls), and with ``--lease-table`` which controller holds
+each service's lease (a read of the DynamoDB table ``run --lease-table`` shares). Does I/O: files, git, AWS reads, the terminal.
 Exit 0, or 1 when any service is Failed, RolledBack or Invalid (so that a CI job can gate on
 it); 2 when the status cannot be shown (usage, an unreadable repository or AWS), in one line.
 """
@@ -30,6 +31,7 @@ from controller.core.status_table import (
     status_rows,
 )
 from controller.errors import EcsGitopsError
+from controller.service.leases import read_leases
 from controller.source.git_repo import ConfigRepository
 from controller.source.tree import load_path
 from controller.status.records import ServiceStatus, StatusTree
@@ -48,15 +50,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"ecs-gitops status: {e}", file=sys.stderr)
         return EXIT_USAGE
     now = datetime.now(UTC)
+    leases = args.lease_table is not None
     if args.format == "json":
-        print(format_json(rows, now=now), end="")
+        print(format_json(rows, now=now, leases=leases), end="")
     elif args.format == "markdown":
-        print(format_markdown(rows, now=now, live=args.live), end="")
+        print(format_markdown(rows, now=now, live=args.live, leases=leases), end="")
     else:
         terminal = sys.stdout.isatty()
         width = shutil.get_terminal_size().columns if terminal or "COLUMNS" in os.environ else None
         colour = terminal and not os.environ.get("NO_COLOR")
-        print(format_text(rows, now=now, width=width, colour=colour, live=args.live), end="")
+        shown = format_text(
+            rows, now=now, width=width, colour=colour, live=args.live, leases=leases
+        )
+        print(shown, end="")
     return exit_code(rows)
 
 
@@ -65,6 +71,8 @@ def _rows(args: argparse.Namespace) -> list[StatusRow]:
         raise _Usage("give a checkout PATH or --repo URL (one of them)")
     if args.repo is None and (args.branch or args.status_branch):
         raise _Usage("--branch and --status-branch go with --repo")
+    if args.lease_table is not None and not args.live:
+        raise _Usage("--lease-table goes with --live")
     if args.repo is None:
         root = Path(args.path)
         state = load_path(root)
@@ -91,4 +99,5 @@ def _rows(args: argparse.Namespace) -> list[StatusRow]:
         if args.live
         else {}
     )
-    return status_rows(state, statuses, only=args.only, live=live)
+    leases = read_leases(args.lease_table) if args.lease_table is not None else None
+    return status_rows(state, statuses, only=args.only, live=live, leases=leases)

@@ -1,7 +1,8 @@
 """The table ``ecs-gitops status`` prints: one row per service, what needs attention first.
 
 Rows are built here (``status_rows``) from the config repository, the status files and, with
-``--live``, what ECS says, for ``ecs-gitops status`` and the status page alike; this module
+``--live``, what ECS says (and, with ``--lease-table``, which controller holds each service's
+lease), for ``ecs-gitops status`` and the status page alike; this module
 sorts them and formats them as text (columns cut to the terminal's width, ANSI colours only
 when asked), markdown or JSON.
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from controller.core.leases import LeaseRecord
 from controller.core.model import DesiredService, RepoState
 from controller.core.outcome import Result
 
@@ -71,6 +73,9 @@ class StatusRow:
     image: str | None = None  # the image git asks for
     updated_at: str | None = None  # RFC 3339, from the status file
     live: LiveCounts | None = None
+    # with --lease-table: the lease of the service's unit (its environment, or the service
+    # itself with --shard-by service); None when the table has none for it
+    lease: LeaseRecord | None = None
 
     @property
     def key(self) -> str:
@@ -114,13 +119,46 @@ def status_rows(
     *,
     only: str | None,
     live: Mapping[str, LiveCounts] | None = None,
+    leases: Mapping[str, LeaseRecord] | None = None,
 ) -> list[StatusRow]:
-    """One row per selected service (``selected_keys``), in key order."""
+    """One row per selected service (``selected_keys``), in key order; ``leases`` by unit."""
     found = live or {}
     return [
-        service_row(key, state=state, status=statuses.get(key), live=found.get(key))
+        replace(
+            service_row(key, state=state, status=statuses.get(key), live=found.get(key)),
+            lease=lease_of(key, leases or {}),
+        )
         for key in selected_keys(state, statuses.keys(), only=only)
     ]
+
+
+def lease_of(key: str, leases: Mapping[str, LeaseRecord]) -> LeaseRecord | None:
+    """The lease covering service ``key``: its own (``--shard-by service``), else its
+    environment's. The table says which: no need to know how the controllers shard."""
+    return leases.get(key) or leases.get(key.split("/", 1)[0])
+
+
+def lease_text(lease: LeaseRecord | None, *, now: datetime) -> str:
+    """``HOLDER (token 7, expires in 25s)``; ``released`` or ``expired 3s ago`` once not held."""
+    if lease is None or lease.holder is None:
+        return "-"
+    if lease.expires_at_ms == 0:
+        return f"{lease.holder} (token {lease.token}, released)"
+    left = lease.expires_at_ms // 1000 - int(now.timestamp())
+    when = f"expires in {left}s" if left >= 0 else f"expired {-left}s ago"
+    return f"{lease.holder} (token {lease.token}, {when})"
+
+
+def lease_json(lease: LeaseRecord | None) -> dict[str, Any] | None:
+    """``{holder, token, expiresAt}`` (RFC 3339, UTC), or None when the unit has no lease."""
+    if lease is None or lease.holder is None:
+        return None
+    expires = datetime.fromtimestamp(lease.expires_at_ms / 1000, tz=UTC)
+    return {
+        "holder": lease.holder,
+        "token": lease.token,
+        "expiresAt": expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
 
 
 def service_row(
@@ -218,7 +256,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _cells(row: StatusRow, *, now: datetime, live: bool) -> list[str]:
+def _cells(row: StatusRow, *, now: datetime, live: bool, leases: bool = False) -> list[str]:
     cells = [
         row.env,
         row.service,
@@ -239,6 +277,8 @@ def _cells(row: StatusRow, *, now: datetime, live: bool) -> list[str]:
                 else "-"
             )
             cells += [shown, counts.deployment or "-"]
+    if leases:
+        cells.append(lease_text(row.lease, now=now))
     return cells
 
 
@@ -256,13 +296,20 @@ def format_text(
     width: int | None = None,
     colour: bool = False,
     live: bool = False,
+    leases: bool = False,
 ) -> str:
-    """An aligned table; each line cut to ``width`` characters (the message gives way first)."""
+    """An aligned table; each line cut to ``width`` characters (the message gives way first).
+
+    ``leases``: a HOLDER column (``--lease-table``), the lease of each service's unit."""
     header = ["ENV", "SERVICE", "RESULT", "PHASE", "COMMIT", "IMAGE", "AGE"]
     if live:
         header += ["RUNNING", "DEPLOYMENT"]
+    if leases:
+        header.append("HOLDER")
     header.append("MESSAGE")
-    table = [[*_cells(row, now=now, live=live), _message(row)] for row in sort_rows(rows)]
+    table = [
+        [*_cells(row, now=now, live=live, leases=leases), _message(row)] for row in sort_rows(rows)
+    ]
     widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header) - 1)]
     lines = []
     for index, line in enumerate([header, *table]):
@@ -294,14 +341,18 @@ def summary(rows: Sequence[StatusRow]) -> str:
     return f"{len(rows)} {noun}: {parts}" if parts else f"0 {noun}"
 
 
-def format_markdown(rows: Sequence[StatusRow], *, now: datetime, live: bool = False) -> str:
+def format_markdown(
+    rows: Sequence[StatusRow], *, now: datetime, live: bool = False, leases: bool = False
+) -> str:
     header = ["Env", "Service", "Result", "Phase", "Commit", "Image", "Age"]
     if live:
         header += ["Running", "Deployment"]
+    if leases:
+        header.append("Holder")
     header.append("Message")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in sort_rows(rows):
-        cells = [*_cells(row, now=now, live=live), _message(row)]
+        cells = [*_cells(row, now=now, live=live, leases=leases), _message(row)]
         cells[2] = f"**{cells[2]}**" if row.needs_attention else cells[2]
         lines.append("| " + " | ".join(_markdown_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + f"\n\n{summary(rows)}\n"
@@ -318,8 +369,9 @@ def _markdown_cell(text: str) -> str:
     )
 
 
-def as_json(rows: Sequence[StatusRow], *, now: datetime) -> dict[str, Any]:
-    """The rows as one JSON document: ``services`` in the table's order, ``summary`` counts."""
+def as_json(rows: Sequence[StatusRow], *, now: datetime, leases: bool = False) -> dict[str, Any]:
+    """The rows as one JSON document: ``services`` in the table's order, ``summary`` counts;
+    with ``leases``, each service's ``lease`` (``{holder, token, expiresAt}`` or null)."""
     services = []
     for row in sort_rows(rows):
         entry: dict[str, Any] = {
@@ -341,6 +393,8 @@ def as_json(rows: Sequence[StatusRow], *, now: datetime) -> dict[str, Any]:
                 "deployment": row.live.deployment or None,
                 **({"error": row.live.error} if row.live.error else {}),
             }
+        if leases:
+            entry["lease"] = lease_json(row.lease)
         services.append(entry)
     return {
         "services": services,
@@ -349,8 +403,8 @@ def as_json(rows: Sequence[StatusRow], *, now: datetime) -> dict[str, Any]:
     }
 
 
-def format_json(rows: Sequence[StatusRow], *, now: datetime) -> str:
-    return json.dumps(as_json(rows, now=now), indent=2) + "\n"
+def format_json(rows: Sequence[StatusRow], *, now: datetime, leases: bool = False) -> str:
+    return json.dumps(as_json(rows, now=now, leases=leases), indent=2) + "\n"
 
 
 def counts_of(rows: Sequence[StatusRow]) -> dict[str, int]:

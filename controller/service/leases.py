@@ -87,6 +87,9 @@ ROLLOUT_PREFIX = "rollout:"
 # in the status file a rollout writes: UNIT=TOKEN of the lease it was written under (not
 # "leaseToken": a name with "token" in it is masked as a secret)
 LEASE_DETAIL = "lease"
+# a reader that keeps no lease (``status --lease-table``) sizes its client timeouts as for
+# the default lease
+READ_LEASE_SECONDS = 30.0
 # a member item expired this many leases ago is deleted by whichever controller sees it
 FORGET_MEMBERS_AFTER = 10
 _READS = ("Describe", "List", "Get", "BatchGet")
@@ -333,6 +336,22 @@ class LeaseTable:
                         found[item[KEY]["S"]] = item
                     keys = answer.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
         return found
+
+
+def read_leases(name: str, *, client: Any = None) -> dict[str, LeaseRecord]:
+    """Every lease in table ``name`` by unit, as the keepers last wrote them (one consistent
+    Scan, read-only: the table is never created here). LeaseError when it does not exist."""
+    table = LeaseTable(name, lease_seconds=READ_LEASE_SECONDS, client=client)
+    try:
+        leases, _members = table.scan()
+    except AwsError as e:
+        if e.code == "ResourceNotFoundException":
+            raise LeaseError(
+                f"read lease table {name}: it does not exist (run --lease-table {name} creates "
+                "it); is AWS_REGION the controllers' region?"
+            ) from e
+        raise
+    return leases
 
 
 def _record(unit: str, item: Mapping[str, Any]) -> LeaseRecord:
