@@ -3,7 +3,8 @@
 Reads the config repository and its status files, from a checkout (PATH) or from a remote
 (``--repo URL``, cloned into a temporary folder and removed afterwards); with ``--live`` also
 what ECS runs right now (read-only calls), and with ``--lease-table`` which controller holds
-each service's lease (a read of the DynamoDB table ``run --lease-table`` shares). Does I/O: files, git, AWS reads, the terminal.
+each service's lease (a read of the DynamoDB table ``run --lease-table`` shares). Does I/O:
+files, git, AWS reads, the terminal.
 Exit 0, or 1 when any service is Failed, RolledBack or Invalid (so that a CI job can gate on
 it); 2 when the status cannot be shown (usage, an unreadable repository or AWS), in one line.
 """
