@@ -527,12 +527,18 @@ def show_calls(calls: dict[str, int]) -> str:
     return f"{total} ({parts})"
 
 
-def table(results: Sequence[SizeResult]) -> str:
-    head = (
-        "| measure | " + " | ".join(f"N={r.services}, E={r.environments}" for r in results) + " |"
-    )
-    lines = [head, "|---|" + "---|" * len(results)]
-    for key, label in ROWS:
+def table(
+    results: Sequence[SizeResult],
+    *,
+    columns: Sequence[str] | None = None,
+    rows: Sequence[tuple[str, str]] = (),
+    call_rows: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The results as a markdown table: one column per result (``columns`` names them; by
+    default N and E), a row per measure (median, min-max) and per count of API calls."""
+    names = columns or [f"N={r.services}, E={r.environments}" for r in results]
+    lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---|" * len(results)]
+    for key, label in rows or ROWS:
         cells = []
         for r in results:
             sample = r.numbers.get(key)
@@ -542,7 +548,7 @@ def table(results: Sequence[SizeResult]) -> str:
             noise = sample.noise()
             cells.append(f"{sample.median:.2f}" + (f" ({noise})" if noise else ""))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for key, label in CALL_ROWS:
+    for key, label in call_rows or CALL_ROWS:
         lines.append(
             f"| {label} | " + " | ".join(show_calls(r.calls.get(key, {})) for r in results) + " |"
         )

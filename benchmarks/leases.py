@@ -43,7 +43,6 @@ from bench import (  # noqa: E402
     generate,
     git,
     local_aws,
-    show_calls,
 )
 
 CONTROLLERS = (1, 2, 4)
@@ -165,26 +164,11 @@ CALL_ROWS = [
 
 
 def table(results: Sequence[SizeResult], counts: Sequence[int]) -> str:
-    head = "| measure | " + " | ".join(
+    columns = [
         f"{c} controller(s), N={r.services}, E={r.environments}"
         for c, r in zip(counts, results, strict=True)
-    )
-    lines = [head + " |", "|---|" + "---|" * len(results)]
-    for key, label in ROWS:
-        cells = []
-        for r in results:
-            sample = r.numbers.get(key)
-            if sample is None or not sample.values:
-                cells.append("-")
-                continue
-            noise = sample.noise()
-            cells.append(f"{sample.median:.2f}" + (f" ({noise})" if noise else ""))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for key, label in CALL_ROWS:
-        lines.append(
-            f"| {label} | " + " | ".join(show_calls(r.calls.get(key, {})) for r in results) + " |"
-        )
-    return "\n".join(lines)
+    ]
+    return bench.table(results, columns=columns, rows=ROWS, call_rows=CALL_ROWS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
