@@ -443,6 +443,9 @@ class Notifier:
 
 
 def _post(delivery: _Delivery, *, timeout: float) -> None:
+    # only the web: urllib would also "post" to file:, ftp: or data: URLs
+    if urllib.parse.urlsplit(delivery.url).scheme not in ("http", "https"):
+        raise _Permanent("not an http or https URL")
     request = urllib.request.Request(
         delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
     )

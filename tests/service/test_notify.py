@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -176,6 +177,17 @@ def test_a_refused_message_is_not_sent_again(receivers: list[Receiver]) -> None:
     notifier.rollout_ended(ended(Result.SYNCED))
     counts.wait_for(("webhook", "failed"))
     assert len(refusing.received) == 1
+    notifier.close(timeout=1)
+
+
+def test_a_url_that_is_not_http_is_never_opened(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("do not read me")
+    counts = Counts()
+    notifier = Notifier(webhooks=[Webhook(secret.as_uri())], policy=FAST, counted=counts)
+    notifier.rollout_ended(ended(Result.SYNCED))
+    counts.wait_for(("webhook", "failed"))
+    assert counts.seen.count(("webhook", "failed")) == 1  # refused once, never retried
     notifier.close(timeout=1)
 
 
