@@ -33,7 +33,7 @@ from controller.core.limits import is_ecs_name
 from controller.core.model import Environment
 from controller.core.ownership import OWNER_TAG, owner_of
 from controller.errors import EcsGitopsError
-from controller.source.tree import load_path
+from controller.source.tree import folder_inside, load_path, write_inside
 
 EXIT_USAGE = 2
 # every spelling of a manifest file: ``--force`` replaces them all, so none is left beside ours
@@ -129,14 +129,15 @@ def _import_one(
     if conflict is not None:
         raise NotImportable(conflict)
     result = import_service(live, folder=name)
-    folder.mkdir(parents=True, exist_ok=True)
+    # no link on the way, nor in any write below: a cloned checkout cannot redirect them
+    folder = folder_inside(root, f"{env.name}/{name}")
     if force:
         for kind in imported_kinds():
             for extension in _EXTENSIONS:
                 (folder / f"{kind}{extension}").unlink(missing_ok=True)
     texts = file_texts(result)
     for file_name, text in texts.items():
-        (folder / file_name).write_text(text, encoding="utf-8")
+        write_inside(root, f"{env.name}/{name}/{file_name}", text)
     revision = str(live.service.get("taskDefinition", "")).rsplit("/", 1)[-1]
     literal = (
         f"; image of {', '.join(result.literal_images)} kept in task-definition.yaml"

@@ -35,7 +35,7 @@ from controller.core.promotion import (
     with_image,
 )
 from controller.errors import ConfigError
-from controller.source.tree import load_path, read_regular
+from controller.source.tree import load_path, read_regular, write_inside
 
 EXIT_USAGE = 2
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if after == before:
         print(f"{target_key}: already at {image} (what {source} runs): nothing to change")
         return 0
-    deploy_file.write_text(after, encoding="utf-8")
+    write_inside(root, relative, after)  # never through a link, even one made meanwhile
     sys.stdout.write(unified_diff(before, after, file=relative))
     print(f"{target_key}: image {image} (what {source} runs); review and commit it")
     return 0

@@ -14,6 +14,7 @@ read, and never anything read from it or from where it points.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -129,6 +130,79 @@ def read_regular(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+# O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader forever
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def write_inside(root: Path, relative: str, text: str) -> None:
+    """Write ``text`` to ``root/relative`` (``ENV/SERVICE/FILE``), for the commands that edit a
+    checkout (import, promote).
+
+    The checkout is no more trusted when written than when read: every folder on the way must
+    be a real folder (created when missing) and the file a regular one (created when missing);
+    a symbolic link anywhere, or any other kind of file, is refused and never followed, so a
+    link in a cloned repository cannot make a command write outside it. Raises ConfigError.
+    """
+    *folders, name = relative.split("/")
+    fd = _open_folders(root, folders, relative=relative)
+    try:
+        try:
+            out = os.open(name, _WRITE, 0o666, dir_fd=fd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                what = _LINK
+            elif e.errno == errno.ENXIO:  # a FIFO no one reads, or a device: never waited on
+                what = "is a FIFO or a device, not a regular file: not written"
+            else:
+                what = f"could not be written: {e.strerror or e}"
+            raise ConfigError(f"write {relative}: {what}") from e
+        try:
+            mode = os.fstat(out).st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"write {relative}: {_not_regular(mode, refused='not written')}")
+            os.ftruncate(out, 0)
+            data = text.encode("utf-8")
+            while data:
+                data = data[os.write(out, data) :]
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+
+
+def folder_inside(root: Path, relative: str) -> Path:
+    """``root/relative`` (``ENV/SERVICE``) as a real folder of the checkout, created when
+    missing; a symbolic link or a file on the way is refused (ConfigError), as in
+    ``write_inside``."""
+    os.close(_open_folders(root, relative.split("/"), relative=relative))
+    return root / relative
+
+
+def _open_folders(root: Path, folders: list[str], *, relative: str) -> int:
+    """A descriptor of ``root/<folders...>``, each entered without following a link."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for folder in folders:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, dir_fd=fd)
+            try:
+                inner = os.open(folder, _DIRECTORY, dir_fd=fd)
+            except OSError as e:
+                raise ConfigError(f"write {relative}: {folder} {_not_a_folder(e)}") from e
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _not_a_folder(error: OSError) -> str:
+    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+        return "is a symbolic link or a file, not a folder: nothing is written through it"
+    return f"could not be opened: {error.strerror or error}"
+
+
 def _read_file(folder: int, name: str, path: str) -> str | Problem:
     """The text of a regular file, or why it is not read: no links, FIFOs, devices or giants."""
     try:
@@ -173,7 +247,7 @@ def _read_at_most(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _not_regular(mode: int) -> str:
+def _not_regular(mode: int, *, refused: str = "not read") -> str:
     if stat.S_ISFIFO(mode):
         kind = "a FIFO"
     elif stat.S_ISSOCK(mode):
@@ -182,4 +256,4 @@ def _not_regular(mode: int) -> str:
         kind = "a device"
     else:
         kind = "a special file"
-    return f"is {kind}, not a regular file: not read"
+    return f"is {kind}, not a regular file: {refused}"
