@@ -211,8 +211,11 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
             "(nor a removed one with a status file)"
         )
     if options.lease is not None:
-        # the whole repository is shared out; this controller looks at what it holds
-        options.lease.offer(keys)
+        # the whole repository is shared out, removed folders with a status file too (with
+        # leases per service, nobody would hold theirs to prune them); this controller looks
+        # at what it holds
+        removed = [k for k in tree.statuses if k not in state.services and k not in state.invalid]
+        options.lease.offer([*keys, *removed])
         keys = [k for k in keys if options.lease.holds(k)]
     journal = Journal(
         options.journal_dir or repo.path.parent / f"{repo.path.name}.journal",
