@@ -101,6 +101,10 @@ class Rollouts(Generic[T]):
                 finish(result)
                 self._ended(result)
                 return result
+            except Exception:
+                # nobody may ever ask this future for its result: say it here
+                log.exception("%s: the rollout's thread failed", key)
+                raise
             finally:
                 self._release(key)
 

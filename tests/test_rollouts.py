@@ -34,7 +34,9 @@ def test_a_service_has_one_rollout_and_a_newer_commit_is_revisited_after_it() ->
     rollouts.close()
 
 
-def test_a_rollout_that_raises_still_lets_its_service_go() -> None:
+def test_a_rollout_that_raises_still_lets_its_service_go_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     rollouts: Rollouts[str] = Rollouts(parallel=1, revisit=lambda keys: None)
 
     def boom() -> str:
@@ -44,6 +46,7 @@ def test_a_rollout_that_raises_still_lets_its_service_go() -> None:
     with pytest.raises(ValueError):
         future.result(10)
     assert rollouts.wait(10)
+    assert "staging/web: the rollout's thread failed" in caplog.text
     assert rollouts.busy() == frozenset()
     rollouts.close()
     with pytest.raises(RuntimeError, match="stopping"):
