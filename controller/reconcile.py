@@ -245,9 +245,7 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     elif options.since and options.touched_only:
         # nothing changed in git
         keys = [k for k in keys if k in under_way or k in options.also]
-    commits = repo.config_commits(
-        {key: [key, f"{key.split('/')[0]}/environment.yaml"] for key in keys}
-    )
+    commits = repo.config_commits({key: _inputs(key) for key in keys})
     # a service whose rollout is under way (or whose runBefore prerequisite's is) is left to
     # it; a newer commit of it is deployed as soon as that rollout ends
     deferred = _held_by_rollouts(running, _prerequisites(state, keys))
@@ -377,7 +375,14 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
         # which it waits for on its own thread (a pool starts work in submission order)
         for key in _start_order(busy, prerequisites):
             commit = commits.get(key, head)
-            skipped = rollouts.skipped(key, commit)
+            # the commits of the service between the rollout that held it and this one were
+            # never deployed on their own (seen by a pass or not): its status names them
+            after = rollouts.overtaken(key)
+            skipped = (
+                []
+                if after is None
+                else [c for c in repo.commits_touching(after, commit, _inputs(key)) if c != commit]
+            )
             started_futures[key] = rollouts.start(
                 key,
                 commit=commit,
@@ -406,6 +411,11 @@ def run_pass(repo: ConfigRepository, options: PassOptions) -> PassReport:
     )
     report.status_commit = publisher.publish(changes, message=_commit_message(report.results))
     return report
+
+
+def _inputs(key: str) -> list[str]:
+    """The paths whose commits are a service's: its folder and its environment.yaml."""
+    return [key, f"{key.split('/')[0]}/environment.yaml"]
 
 
 def _wait_for_all(

@@ -8,9 +8,10 @@ starts while a service is busy leaves it alone (``busy`` is read before the pass
 status branch, so a service is either still busy or its outcome, a rollback marker above
 all, is on the branch that pass reads).
 
-A commit for a busy service is remembered (``defer``); when the rollout ends, the service is
-handed to ``revisit`` so that a pass deploys the newest desired state right after it. Commits
-that arrived in between and were never deployed on their own are reported by ``skipped``.
+A newer commit for a busy service is remembered (``defer``); when the rollout ends, the
+service is handed to ``revisit`` so that a pass deploys the newest desired state right after
+it, and ``overtaken`` tells that pass which rollout's commit the newer ones came after (the
+commits in between were never deployed on their own).
 Does no I/O itself; the work it runs does.
 """
 
@@ -44,8 +45,8 @@ class Rollouts(Generic[T]):
         self._pools: dict[str, ThreadPoolExecutor] = {}
         # service -> the config commit its rollout under way deploys
         self._running: dict[str, str] = {}
-        # service -> commits a pass saw while its rollout was under way, oldest first
-        self._deferred: dict[str, list[str]] = {}
+        # service -> the commit of its rollout under way when a pass saw a newer commit of it
+        self._deferred: dict[str, str] = {}
         self._closed = False
 
     def busy(self) -> frozenset[str]:
@@ -60,16 +61,14 @@ class Rollouts(Generic[T]):
             running = self._running.get(key)
             if running is None or running == commit:
                 return False
-            seen = self._deferred.setdefault(key, [])
-            if commit not in seen:
-                seen.append(commit)
+            self._deferred.setdefault(key, running)
             return True
 
-    def skipped(self, key: str, commit: str) -> list[str]:
-        """Commits of ``key`` seen while its last rollout ran that a rollout of ``commit`` (the
-        newest) leaves undeployed; forgotten once asked."""
+    def overtaken(self, key: str) -> str | None:
+        """The commit of ``key``'s last rollout if newer commits of it waited for that rollout
+        to end (they are being deployed now), else None; forgotten once asked."""
         with self._lock:
-            return [c for c in self._deferred.pop(key, []) if c != commit]
+            return self._deferred.pop(key, None)
 
     def start(
         self,

@@ -29,8 +29,8 @@ def test_a_service_has_one_rollout_and_a_newer_commit_is_revisited_after_it() ->
     assert rollouts.wait(10)
     assert revisited == [{"staging/web"}]
     assert ended == ["done"]
-    assert rollouts.skipped("staging/web", "c3") == ["c2"]
-    assert rollouts.skipped("staging/web", "c3") == []  # forgotten once asked
+    assert rollouts.overtaken("staging/web") == "c1"  # c2 and c3 came after c1's rollout
+    assert rollouts.overtaken("staging/web") is None  # forgotten once asked
     rollouts.close()
 
 

@@ -453,6 +453,28 @@ class ConfigRepository:
                 process.proc.kill()
                 process.proc.wait()
 
+    def commits_touching(self, old: str, new: str, paths: Sequence[str]) -> list[str]:
+        """The first-parent commits after ``old`` up to ``new`` that change any of ``paths``,
+        oldest first (empty when ``old`` is not an ancestor in the clone: nothing can be said)."""
+        git = self._git()
+        try:
+            git.merge_base("--is-ancestor", _check_rev(old), _check_rev(new))
+        except GitCommandError:
+            return []
+        try:
+            out = git.log(
+                "--first-parent",
+                "--diff-merges=first-parent",
+                "--reverse",
+                "--format=%H",
+                f"{old}..{new}",
+                "--",
+                *(_normalise(p) or "." for p in paths),
+            )
+        except GitCommandError as e:
+            raise git_error(f"list the commits from {old} to {new}", e, url=self._url) from e
+        return str(out).split()
+
     def changed_paths(self, old: str, new: str) -> set[str] | None:
         """Paths (files, relative to the root) whose content differs between two commits,
         ``.ecs-gitops/`` included.

@@ -225,6 +225,24 @@ def test_a_remote_that_never_answers_is_a_retryable_timeout(tmp_path: Path) -> N
 # -------------------------------------------------------------------------- history
 
 
+def test_commits_touching_a_service_between_two_commits(
+    remote: Path, author: Author, tmp_path: Path
+) -> None:
+    first = tip(remote)
+    web2 = author.write({"staging/web/deploy.yaml": "image: web:2\n"}, "web: v2")
+    author.write({"staging/api/deploy.yaml": "image: api:2\n"}, "api: v2")
+    env = author.write({"staging/environment.yaml": "cluster: c\n"}, "staging: cluster")
+    web3 = author.write({"staging/web/deploy.yaml": "image: web:3\n"}, "web: v3")
+    repo = ConfigRepository(url=str(remote), workdir=tmp_path / "work")
+    repo.pull()
+
+    paths = ["staging/web", "staging/environment.yaml"]
+    assert repo.commits_touching(first, web3, paths) == [web2, env, web3]
+    assert repo.commits_touching(web2, web3, ["staging/web"]) == [web3]
+    assert repo.commits_touching(web3, first, paths) == []  # not after: nothing to say
+    assert repo.commits_touching("0" * 40, web3, paths) == []  # unknown: nothing to say
+
+
 def test_config_commits_picks_the_newest_commit_per_service(
     remote: Path, author: Author, tmp_path: Path
 ) -> None:
