@@ -37,8 +37,9 @@ browser:
 	  || echo "could not install chromium; the status page test will fail and say why"; \
 	fi
 
+# three workers on two cores: most tests wait on local-aws's simulated deployments, not the CPU
 unit: $(STAMP) browser
-	$(BIN)/pytest -q -n 2 tests
+	$(BIN)/pytest -q -n 3 tests
 
 test: lint unit
 
