@@ -164,6 +164,38 @@ def aws_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+def published_repository(
+    tmp: Path, endpoint: str, *, services: int, environments: int
+) -> tuple[dict[str, str], Path, Path, list[tuple[str, str]]]:
+    """Point this process at local-aws, generate the services into a clone and push them to a
+    bare remote in ``tmp``: the environment for child processes, the remote, the clone, the
+    (environment, service) names."""
+    import boto3
+
+    from controller.aws.clients import forget_clients
+
+    env = {**os.environ, **aws_environment(endpoint), "HOME": str(tmp / "home")}
+    os.environ.update(aws_environment(endpoint))
+    forget_clients()
+    ec2 = boto3.client("ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    remote, clone = tmp / "config.git", tmp / "clone"
+    git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
+    clone.mkdir()
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "config", "user.name", "bench")
+    git(clone, "config", "user.email", "bench@example.com")
+    names = generate(
+        clone, services=services, environments=environments, subnet=subnet, group=group
+    )
+    git(clone, "remote", "add", "origin", str(remote))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "generated services")
+    git(clone, "push", "-q", "origin", "main")
+    return env, remote, clone, names
+
+
 def bootstrap(clone: Path, names: Sequence[tuple[str, str]]) -> None:
     """Create every service as the controller would, without waiting for deployments.
 
@@ -305,7 +337,7 @@ def measure_size(
     *, services: int, environments: int, runs: int, say: Callable[[str], None]
 ) -> SizeResult:
     from controller.aws import live
-    from controller.aws.clients import API_CALLS, forget_clients
+    from controller.aws.clients import API_CALLS
     from controller.core.layout import RenderCache, load_repo
     from controller.reconcile import PassOptions, run_pass
     from controller.source.git_repo import ConfigRepository
@@ -317,28 +349,10 @@ def measure_size(
         local_aws() as endpoint,
     ):
         tmp = Path(scratch)
-        env = {**os.environ, **aws_environment(endpoint), "HOME": str(tmp / "home")}
-        os.environ.update(aws_environment(endpoint))
-        forget_clients()
-        import boto3
-
-        ec2 = boto3.client("ec2")
-        subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
-
-        remote, clone, workdir = tmp / "config.git", tmp / "clone", tmp / "workdir"
-        git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
-        clone.mkdir()
-        git(clone, "init", "-q", "-b", "main")
-        git(clone, "config", "user.name", "bench")
-        git(clone, "config", "user.email", "bench@example.com")
-        names = generate(
-            clone, services=services, environments=environments, subnet=subnet, group=group
+        env, remote, clone, names = published_repository(
+            tmp, endpoint, services=services, environments=environments
         )
-        git(clone, "remote", "add", "origin", str(remote))
-        git(clone, "add", "-A")
-        git(clone, "commit", "-q", "-m", "generated services")
-        git(clone, "push", "-q", "origin", "main")
+        workdir = tmp / "workdir"
         envs = sorted({e for e, _ in names})
 
         say(f"[{services}] creating {services} services in local-aws")

@@ -21,7 +21,6 @@ One service in ten has a scalable target and a scaling policy (``--autoscaled-ev
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -38,11 +37,9 @@ import bench  # noqa: E402  (the benchmark's own folder, put on the path just ab
 from bench import (  # noqa: E402
     POLL_SECONDS,
     SizeResult,
-    aws_environment,
     bootstrap,
-    generate,
-    git,
     local_aws,
+    published_repository,
 )
 
 CONTROLLERS = (1, 2, 4)
@@ -54,7 +51,7 @@ def measure(
     *, services: int, environments: int, runs: int, say: Callable[[str], None]
 ) -> list[SizeResult]:
     from controller.aws import live
-    from controller.aws.clients import API_CALLS, forget_clients
+    from controller.aws.clients import API_CALLS
     from controller.reconcile import PassOptions, run_pass
     from controller.service.leases import LeaseKeeper, LeaseTable
     from controller.source.git_repo import ConfigRepository
@@ -65,27 +62,9 @@ def measure(
         local_aws() as endpoint,
     ):
         tmp = Path(scratch)
-        env = {**os.environ, **aws_environment(endpoint), "HOME": str(tmp / "home")}
-        os.environ.update(aws_environment(endpoint))
-        forget_clients()
-        import boto3
-
-        ec2 = boto3.client("ec2")
-        subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
-        remote, clone = tmp / "config.git", tmp / "clone"
-        git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
-        clone.mkdir()
-        git(clone, "init", "-q", "-b", "main")
-        git(clone, "config", "user.name", "bench")
-        git(clone, "config", "user.email", "bench@example.com")
-        names = generate(
-            clone, services=services, environments=environments, subnet=subnet, group=group
+        env, remote, clone, names = published_repository(
+            tmp, endpoint, services=services, environments=environments
         )
-        git(clone, "remote", "add", "origin", str(remote))
-        git(clone, "add", "-A")
-        git(clone, "commit", "-q", "-m", "generated services")
-        git(clone, "push", "-q", "origin", "main")
         say(f"creating {services} services over {environments} environments in local-aws")
         bootstrap(clone, names)
         say("first sync (records every service's status)")
