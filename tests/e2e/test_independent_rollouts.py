@@ -11,6 +11,10 @@ import signal
 import threading
 import time
 
+import pytest
+
+from controller.localaws import LocalAws, SimulationOptions
+from tests.conftest import fast_options
 from tests.e2e.controllers import (
     Controller,
     first_pass_done,
@@ -149,3 +153,42 @@ def test_a_push_reaches_ecs_without_waiting_for_a_poll_interval(
     # generous for a shared machine; the benchmark measures it with the default settings
     assert reached - pushed_at < 15.0, reached - pushed_at
     controller.stop(signal.SIGKILL)  # its rollout waits 30 s to observe ECS: not worth it
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
+def test_a_stop_leaves_every_rollout_under_way_resumable_and_the_next_start_finishes_them_all(
+    workspace: Workspace, controllers: list[Controller], local_aws: LocalAws, sig: int
+) -> None:
+    controller = start(controllers, workspace)
+    first_pass_done(controller, workspace)
+    # slow tasks: both rollouts are still waiting on ECS when the signal arrives
+    local_aws.options = SimulationOptions(task_start_seconds=8.0)
+    workspace.pull()
+    workspace.replace("staging/web/deploy.yaml", "nginx:1.26", "nginx:1.27")
+    workspace.replace("staging/api/deploy.yaml", "httpd:2.4", "httpd:2.5")
+    both = workspace.commit_and_push("web and api: new images")
+    controller.wait_until(
+        "both rollouts under way",
+        lambda: len(live("web")["deployments"]) > 1 and len(live("api")["deployments"]) > 1,
+    )
+
+    # SIGTERM: paused at a safe point, recorded; kill -9: only the claims and the journal
+    assert controller.stop(sig) == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+    for key in ("staging/web", "staging/api"):
+        paused = status(workspace, key)
+        assert paused is not None and (paused["result"], paused["commit"]) == (
+            "Progressing",
+            both,
+        ), paused
+
+    local_aws.options = fast_options()
+    again = start(controllers, workspace)
+    for key in ("staging/web", "staging/api"):
+        again.wait_until(
+            f"{key} finished",
+            lambda key=key: status_is(workspace, key, commit=both, results=("Synced",)),
+        )
+    assert again.output.count("resuming the rollout") == 2, again.output
+    assert image_of(live("web")["taskDefinition"]) == "nginx:1.27"
+    assert image_of(live("api")["taskDefinition"]) == "httpd:2.5"
+    assert again.stop() == 0
