@@ -21,6 +21,7 @@ from controller.aws.clients import clients_for
 from controller.aws.ecs import EcsApi
 from controller.aws.service_reads import live_service, running_tasks
 from controller.commands.plan import recorded_statuses
+from controller.core.limits import is_ecs_name
 from controller.core.promotion import (
     NotPromotable,
     by_digest,
@@ -52,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     target_key = f"{args.target}/{name}"
+    if not is_ecs_name(str(args.target)):
+        print(
+            f"ecs-gitops promote: {args.target!r} is not an environment folder name",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     deploy_file = _deploy_file(root, target_key)
     if deploy_file is None:
         print(

@@ -143,7 +143,7 @@ def write_inside(root: Path, relative: str, text: str) -> None:
     a symbolic link anywhere, or any other kind of file, is refused and never followed, so a
     link in a cloned repository cannot make a command write outside it. Raises ConfigError.
     """
-    *folders, name = relative.split("/")
+    *folders, name = _parts(relative)
     fd = _open_folders(root, folders, relative=relative)
     try:
         try:
@@ -174,8 +174,18 @@ def folder_inside(root: Path, relative: str) -> Path:
     """``root/relative`` (``ENV/SERVICE``) as a real folder of the checkout, created when
     missing; a symbolic link or a file on the way is refused (ConfigError), as in
     ``write_inside``."""
-    os.close(_open_folders(root, relative.split("/"), relative=relative))
+    os.close(_open_folders(root, _parts(relative), relative=relative))
     return root / relative
+
+
+def _parts(relative: str) -> list[str]:
+    """The names of a path inside the checkout; ``..``, ``.``, empty or control-character
+    names (which would lead out of it, or into a name no folder of the layout has) refused."""
+    parts = relative.split("/")
+    for part in parts:
+        if part in ("", ".", "..") or any(ord(c) < 32 or c == "\x7f" for c in part):
+            raise ConfigError(f"write {relative!r}: {part!r} is not a name inside the checkout")
+    return parts
 
 
 def _open_folders(root: Path, folders: list[str], *, relative: str) -> int:

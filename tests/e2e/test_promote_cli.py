@@ -222,6 +222,18 @@ def test_promote_usage_errors(deployed: Workspace) -> None:
     )
 
 
+def test_promote_never_writes_outside_the_checkout(deployed: Workspace, tmp_path: Path) -> None:
+    # a deploy.yaml beside the checkout, reachable as TO_ENV=../<folder>
+    outside = deployed.clone.parent / "elsewhere" / "web"
+    outside.mkdir(parents=True)
+    (outside / "deploy.yaml").write_text("image: keep-me\n")
+    escaped = run_cli("promote", "staging/web", "../elsewhere", "--path", str(deployed.clone))
+    assert escaped.returncode == 2, escaped.stdout + escaped.stderr
+    assert "is not an environment folder name" in escaped.stderr
+    assert "Traceback" not in escaped.stderr
+    assert (outside / "deploy.yaml").read_text() == "image: keep-me\n"
+
+
 PRODUCTION_WEB = {
     "production/environment.yaml": "cluster: production\nregion: us-east-1\n",
     "production/web/deploy.yaml": "strategy: rolling\nimage: nginx:1.25\n",

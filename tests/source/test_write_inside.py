@@ -47,3 +47,14 @@ def test_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "staging/web/deploy.yaml")
     with pytest.raises(ConfigError, match="FIFO"):
         write_inside(tmp_path, "staging/web/deploy.yaml", "x")
+
+
+def test_a_path_leading_out_of_the_checkout_is_refused(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for relative in ("../outside/web/deploy.yaml", "staging/./web/x", "staging/we\nb/deploy.yaml"):
+        with pytest.raises(ConfigError, match="is not a name inside the checkout"):
+            write_inside(checkout, relative, "x")
+    with pytest.raises(ConfigError, match="is not a name inside the checkout"):
+        folder_inside(checkout, "../outside")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkout"]
