@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.core.layout import RenderCache, load_repo
 from controller.core.status_table import StatusRow, status_rows
 from controller.service.status_page import page_document, recent_events
 from controller.source.git_repo import ConfigRepository
-from controller.source.tree import load_path
+from controller.source.tree import read_tree
 from controller.status.records import StatusTree
 
 log = logging.getLogger("ecs-gitops")
@@ -65,6 +66,9 @@ class StatusSnapshot:
     ) -> None:
         self._repo = repo
         self._only = only
+        # a rebuild follows every pass and status commit: only services whose files changed
+        # since the last one are rendered again (a status commit changes none of them)
+        self._cache = RenderCache()
         self._clock = clock
         self._current = Snapshot(instance=os.urandom(6).hex())
         self._lock = threading.Lock()
@@ -121,7 +125,7 @@ class StatusSnapshot:
             )
 
     def _read(self) -> tuple[list[StatusRow], dict[str, list[dict[str, str]]]]:
-        state = load_path(self._repo.path)
+        state = load_repo(read_tree(self._repo.path), cache=self._cache)
         statuses = StatusTree.parse(self._repo.read_status()).statuses
         rows = status_rows(state, statuses, only=self._only)
         events = {}
