@@ -178,7 +178,8 @@ class PassScheduler:
 
     def request_all(self, reason: str) -> bool:
         """Ask for a pass over every service soon (this controller took new leases)."""
-        self._next_full = 0.0
+        with self._lock:
+            self._next_full = 0.0
         return self.request(reason)
 
     def stop(self, *, timeout: float) -> bool:
@@ -282,12 +283,12 @@ class PassScheduler:
 
     def _one_pass(self) -> None:
         started = time.monotonic()
-        full = self._last_head is None or started >= self._next_full
         with self._lock:
+            full = self._last_head is None or started >= self._next_full
+            if full:
+                self._next_full = started + self.interval
             also, self._also = frozenset(self._also), set()
         options = replace(self.options, since=self._last_head, touched_only=not full, also=also)
-        if full:
-            self._next_full = started + self.interval
         what = "every service" if full else "what changed since the last pass"
         log.info("pass started over %s", what, extra=event(LogEvent("pass-started")))
         try:
